@@ -1,0 +1,55 @@
+import { tf } from '../tf.ts';
+import type { Tensor1D, Tensor2D, Tensor4D } from '../tf.ts';
+import { convNetLayout, type ConvNetConfig, type ConvNetLayout } from './layout.ts';
+
+const NORM_EPS = 1e-5;
+
+/** Per-layer tensors sliced from the flat vector, in tfjs's layouts (HWIO conv filters). */
+function unflatten(flat: Tensor1D, layout: ConvNetLayout): Map<string, tf.Tensor> {
+  const params = new Map<string, tf.Tensor>();
+  for (const spec of layout.specs) {
+    const piece = tf.reshape(tf.slice(flat, spec.offset, spec.size), spec.shape);
+    // PyTorch stores conv weights OIHW; tfjs convolves with HWIO.
+    params.set(spec.name, spec.shape.length === 4 ? tf.transpose(piece, [2, 3, 1, 0]) : piece);
+  }
+  return params;
+}
+
+/** Instance norm = GroupNorm with one group per channel: statistics over H, W per sample and channel. */
+function instanceNorm(x: Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): Tensor4D {
+  const mean = tf.mean(x, [1, 2], true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), [1, 2], true);
+  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS))), gamma), beta) as Tensor4D;
+}
+
+/**
+ * Logits of the reference ConvNet for NHWC images, as a pure function of the flat parameter vector:
+ * [conv3x3 (pad 1) -> instance norm -> ReLU -> avgpool 2x2] x depth -> linear on NCHW-flattened features.
+ */
+export function convNetForward(flat: Tensor1D, images: Tensor4D, cfg: ConvNetConfig): Tensor2D {
+  const layout = convNetLayout(cfg);
+  if (flat.rank !== 1 || flat.shape[0] !== layout.size) {
+    throw new Error(`convNetForward: expected a flat parameter vector of ${layout.size}, got shape [${flat.shape}]`);
+  }
+  const [, h, w, c] = images.shape;
+  if (h !== cfg.imageSize || w !== cfg.imageSize || c !== cfg.channels) {
+    throw new Error(
+      `convNetForward: expected images [n, ${cfg.imageSize}, ${cfg.imageSize}, ${cfg.channels}] (NHWC), got [${images.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const p = unflatten(flat, layout);
+    const get = (name: string): tf.Tensor => p.get(name)!;
+    let x: Tensor4D = images;
+    for (let d = 0; d < cfg.depth; d++) {
+      x = tf.add(tf.conv2d(x, get(`conv${d}.weight`) as Tensor4D, 1, 'same'), get(`conv${d}.bias`)) as Tensor4D;
+      x = tf.relu(instanceNorm(x, get(`norm${d}.weight`), get(`norm${d}.bias`)));
+      x = tf.avgPool(x, 2, 2, 'valid');
+    }
+    const n = images.shape[0];
+    // The reference flattens NCHW (channel-major); transpose before flattening to match its fc layout.
+    const features = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n, -1]) as Tensor2D;
+    return tf.add(tf.matMul(features, get('fc.weight') as Tensor2D, false, true), get('fc.bias')) as Tensor2D;
+  });
+}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradConfig } from '@tensorflow/tfjs-core';
+import { avgPoolGradGradConfig } from './avg-pool-grad.ts';
+import { comparisonGradConfigs } from './comparisons.ts';
+import { conv2DBackpropFilterGradConfig } from './conv2d-backprop-filter.ts';
+import { expGradConfig } from './exp.ts';
+import { stopGradientGradConfig } from '../ops/stop-gradient.ts';
+
+/** Every gradient this project adds or replaces; a test asserts each one is the one in force. */
+export const ENGINE_GRADIENTS: readonly GradConfig[] = [
+  conv2DBackpropFilterGradConfig,
+  avgPoolGradGradConfig,
+  expGradConfig,
+  stopGradientGradConfig,
+  ...comparisonGradConfigs,
+];
+
+/**
+ * Registers our gradients into tfjs's global registry. Called once by `shared/engine/tf.ts`, after the
+ * stock gradients are registered (a later registration replaces an earlier one silently), so importing the
+ * engine is enough to be safe. Idempotent.
+ */
+export function registerEngineGradients(): void {
+  for (const config of ENGINE_GRADIENTS) {
+    if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
+  }
+}
