@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 
 /**
- * Comparisons are piecewise constant, so their gradient is zero. tfjs registers none, and Max's gradient
+ * Comparisons and logical ops are piecewise constant, so their gradient is zero. tfjs registers none, and Max's gradient
  * (and others) use them, which breaks nested gradients with "gradient function not found".
  */
 const zeroGradient = (kernelName: string): GradConfig => ({
@@ -10,7 +10,7 @@ const zeroGradient = (kernelName: string): GradConfig => ({
   inputsToSave: ['a', 'b'],
   gradFunc: (_dy: Tensor | Tensor[], saved: Tensor[]) => {
     const [a, b] = saved as [Tensor, Tensor];
-    return { a: () => tf.zerosLike(a), b: () => tf.zerosLike(b) };
+    return { a: () => tf.zeros(a.shape), b: () => tf.zeros(b.shape) };
   },
 });
 
@@ -21,4 +21,16 @@ export const comparisonGradConfigs: GradConfig[] = [
   tf.GreaterEqual,
   tf.Less,
   tf.LessEqual,
+  tf.LogicalAnd,
+  tf.LogicalOr,
 ].map(zeroGradient);
+
+/** Select's gradient uses logicalNot on its condition; the condition is boolean, so its gradient is zero. */
+export const logicalNotGradConfig: GradConfig = {
+  kernelName: tf.LogicalNot,
+  inputsToSave: ['x'],
+  gradFunc: (_dy: Tensor | Tensor[], saved: Tensor[]) => {
+    const [x] = saved as [Tensor];
+    return { x: () => tf.zeros(x.shape) };
+  },
+};

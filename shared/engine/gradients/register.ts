@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig } from '@tensorflow/tfjs-core';
 import { avgPoolGradGradConfig } from './avg-pool-grad.ts';
-import { comparisonGradConfigs } from './comparisons.ts';
+import { comparisonGradConfigs, logicalNotGradConfig } from './comparisons.ts';
 import { conv2DBackpropFilterGradConfig } from './conv2d-backprop-filter.ts';
 import { expGradConfig } from './exp.ts';
 import { stopGradientGradConfig } from '../ops/stop-gradient.ts';
@@ -12,6 +12,7 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
   avgPoolGradGradConfig,
   expGradConfig,
   stopGradientGradConfig,
+  logicalNotGradConfig,
   ...comparisonGradConfigs,
 ];
 

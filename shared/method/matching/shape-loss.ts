@@ -1,15 +1,25 @@
 import { tf } from '../../engine/tf.ts';
 import type { Scalar, Tensor, Tensor1D } from '../../engine/tf.ts';
 
-/** F.normalize's eps: v / max(||v||, eps) == v / sqrt(max(||v||^2, eps^2)), which has no NaN gradient at 0. */
+/** F.normalize's eps: v / max(||v||, eps) == v / sqrt(max(||v||^2, eps^2)). */
 const NORMALIZE_EPS_SQ = 1e-24;
 
-/** Batched angle Gram of a 3-point stack: G[i][j,k] = cos of the angle at Z_i between edges to Z_j and Z_k. */
+/** 1 on the diagonal pairs (i, i), whose difference vectors Z[i] - Z[i] are structurally zero. */
+const DIAGONAL = (): Tensor => tf.reshape(tf.eye(3), [3, 3, 1]);
+
+/**
+ * Batched angle Gram of a 3-point stack: G[i][j,k] = cos of the angle at Z_i between the edges to Z_j and
+ * Z_k, with the reference's normalised zero vectors on the diagonal. Those are set to 0 explicitly rather
+ * than normalised: the second derivative of x / sqrt(max(|x|^2, eps^2)) at x = 0 underflows float32
+ * (eps^4 = 1e-48) into 0 * inf = NaN, although its true value there is 0.
+ */
 function angleGram(points: Tensor1D[]): Tensor {
   const z = tf.stack(points); // [3, P]
   const diff = tf.sub(tf.expandDims(z, 0), tf.expandDims(z, 1)); // D[i, j] = Z[j] - Z[i], [3, 3, P]
-  const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(diff), 2, true), NORMALIZE_EPS_SQ));
-  const unit = tf.div(diff, norm);
+  const diagonal = DIAGONAL();
+  const padded = tf.add(diff, diagonal); // any non-zero filler keeps the diagonal norms away from 0
+  const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(padded), 2, true), NORMALIZE_EPS_SQ));
+  const unit = tf.mul(tf.div(padded, norm), tf.sub(1, diagonal));
   return tf.matMul(unit, unit, false, true); // [3, 3, 3]
 }
 
