@@ -10,8 +10,10 @@ import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerEngineGradients } from './gradients/register.ts';
+import { registerCpuKernels } from './kernels/cpu/register.ts';
 
 registerEngineGradients();
+registerCpuKernels();
 
 export { tf };
 export type { Tensor, Tensor1D, Tensor2D, Tensor4D, Scalar, Rank } from '@tensorflow/tfjs-core';
