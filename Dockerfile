@@ -1,0 +1,87 @@
+# syntax=docker/dockerfile:1
+# HoP-TM worker images: one file, two targets (docs/deploy.md has the exact commands).
+#   docker build --target cpu -t <registry>/worker-cpu:<tag> .   workflows and I/O activities, wasm backend
+#   docker build --target gpu -t <registry>/worker-gpu:<tag> .   GPU activities, webgpu (Dawn over Vulkan) or
+#                                                                tensorflow (tfjs-node-gpu, CUDA 11.2/cuDNN 8.1)
+#
+# !!! The worker entry points (workers/cpu-worker.ts, workers/gpu-worker.ts) arrive with the Temporal pipeline
+# !!! issue. Until then both images build, but their CMD has no file to run and the container exits at once.
+#
+# Stages: deps (production node_modules from the lockfile) -> gpu-deps (+ tfjs-node-gpu) ; cuda (only a source
+# of CUDA/cuDNN libraries) ; base (Node 22 LTS on Debian bookworm, non-root user, sources, health check) ->
+# cpu, gpu. The GPU image is bookworm, not NVIDIA's Ubuntu 20.04 image: Dawn's dawn.node (npm `webgpu`) needs
+# glibc >= 2.34 and Ubuntu 20.04 has 2.31, so the CUDA 11.2 and cuDNN 8.1 libraries are copied over instead.
+
+ARG NODE_IMAGE=node:22-bookworm-slim
+ARG CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# @tensorflow/tfjs-node-gpu is not in package.json: its install script downloads libtensorflow 2.9.1 (GPU),
+# which the project's build machines cannot reach (platform.md section 2). A normal image build can.
+FROM deps AS gpu-deps
+ARG TFJS_NODE_GPU_VERSION=4.22.0
+RUN npm install --no-save --omit=dev --no-audit --no-fund "@tensorflow/tfjs-node-gpu@${TFJS_NODE_GPU_VERSION}" \
+ && npm cache clean --force
+
+FROM ${CUDA_IMAGE} AS cuda
+
+FROM ${NODE_IMAGE} AS base
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="HoP-TM worker" \
+      org.opencontainers.image.description="HoP-TM medical dataset distillation: Temporal worker" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+# tini as PID 1 forwards SIGTERM to the worker (which then writes its checkpoint) and reaps zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 hoptm \
+ && useradd --system --uid 10001 --gid hoptm --home-dir /app --no-create-home --shell /usr/sbin/nologin hoptm
+WORKDIR /app
+# The root filesystem is read-only in the cluster: npm and tsx write under /tmp only.
+ENV NODE_ENV=production \
+    XDG_CACHE_HOME=/tmp/.cache \
+    NPM_CONFIG_CACHE=/tmp/npm-cache \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    HOPTM_HEALTH_FILE=/tmp/hoptm-worker.health \
+    HOPTM_HEALTH_MAX_AGE_SECONDS=120
+# Sources stay owned by root: the worker can read its code but not change it (.dockerignore is an allowlist).
+COPY . .
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["node", "/app/infra/docker/healthcheck.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+
+FROM base AS cpu
+LABEL org.opencontainers.image.title="HoP-TM CPU worker"
+COPY --from=deps /app/node_modules ./node_modules
+ENV HOPTM_BACKEND=wasm
+USER 10001:10001
+CMD ["npx", "tsx", "workers/cpu-worker.ts"]
+
+FROM base AS gpu
+LABEL org.opencontainers.image.title="HoP-TM GPU worker"
+# Vulkan loader for Dawn (WebGPU); the NVIDIA Vulkan driver itself comes from the node (GKE mounts it at
+# /usr/local/nvidia; the NVIDIA container toolkit injects it when NVIDIA_DRIVER_CAPABILITIES has graphics).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvulkan1 \
+ && rm -rf /var/lib/apt/lists/*
+COPY infra/docker/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json
+# CUDA 11.2 runtime libraries (cudart, cuBLAS, cuFFT, cuRAND, cuSOLVER, cuSPARSE) and cuDNN 8.1.
+COPY --from=cuda /usr/local/cuda-11.2/targets/x86_64-linux/lib/ /usr/local/cuda-11.2/lib64/
+COPY --from=cuda /usr/lib/x86_64-linux-gnu/libcudnn* /usr/local/cudnn-8.1/lib64/
+COPY --from=gpu-deps /app/node_modules ./node_modules
+ENV NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
+    LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/cuda-11.2/lib64:/usr/local/cudnn-8.1/lib64 \
+    CUDA_CACHE_PATH=/tmp/.nv/ComputeCache \
+    XDG_RUNTIME_DIR=/tmp \
+    HOPTM_BACKEND=webgpu
+USER 10001:10001
+CMD ["npx", "tsx", "workers/gpu-worker.ts"]
