@@ -43,7 +43,7 @@ export function createRng(seedOrState: number | RngState): Rng {
     }
     s = [...seedOrState];
   }
-  if (s.every((v) => v === 0)) s[0] = 1; // the all-zero state is a fixed point of xoshiro
+  if (!s.some((v) => v !== 0)) s[0] = 1; // the all-zero state is a fixed point of xoshiro
   const nextU32 = (): number => {
     const [a, b, c, d] = s as [number, number, number, number];
     const result = Math.imul(rotl(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;

@@ -62,7 +62,7 @@ forEachBackend('PyTorch float64 parity', () => {
         const images = tensor4d(c.images);
         const labels = labelsOf(c.labels);
         expectClose(convNetForward(params, images, c.cfg).dataSync(), c.logits.data, TOLERANCE, 'logits');
-        const loss = (p: Tensor1D): tf.Scalar => crossEntropy(convNetForward(p, images, c.cfg) as Tensor2D, labels);
+        const loss = (p: tf.Tensor): tf.Scalar => crossEntropy(convNetForward(p as Tensor1D, images, c.cfg) as Tensor2D, labels);
         expectClose(loss(params).dataSync()[0]!, c.loss, TOLERANCE, 'loss');
         expectClose(tf.grad(loss)(params).dataSync(), c.grad.data, TOLERANCE, 'dloss/dparams');
       });
@@ -75,7 +75,7 @@ forEachBackend('PyTorch float64 parity', () => {
         const x = tensor4d(c.images);
         expectClose(applyAugDraw(x, c.draw).dataSync(), c.y.data, TOLERANCE, 'output');
         const dy = tensor4d(c.dy);
-        const dx = tf.grad((t: Tensor4D) => tf.sum(tf.mul(applyAugDraw(t, c.draw), dy)) as tf.Scalar)(x);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyAugDraw(t as Tensor4D, c.draw), dy)) as tf.Scalar)(x);
         expectClose(dx.dataSync(), c.dx.data, TOLERANCE, 'input gradient');
       });
     });

@@ -1,5 +1,5 @@
 import { tf } from '../../engine/tf.ts';
-import type { Scalar, Tensor1D, Tensor4D } from '../../engine/tf.ts';
+import type { Scalar, Tensor, Tensor1D, Tensor4D } from '../../engine/tf.ts';
 import { convNetForward } from '../../engine/convnet/forward.ts';
 import { convNetLayout } from '../../engine/convnet/layout.ts';
 import { crossEntropy } from '../../engine/ops/cross-entropy.ts';
@@ -35,7 +35,7 @@ export function innerLoss(problem: MatchingProblem, theta: Tensor1D, images: Ten
 }
 
 const studentGradient = (problem: MatchingProblem, theta: Tensor1D, images: Tensor4D, step: InnerStep): Tensor1D =>
-  tf.grad((t: Tensor1D) => innerLoss(problem, t, images, step))(theta) as Tensor1D;
+  tf.grad((t: Tensor) => innerLoss(problem, t as Tensor1D, images, step))(theta) as Tensor1D;
 
 /**
  * Unrolls the student from the expert's start point through the given steps (method.md A.4 step 5) without
@@ -83,8 +83,8 @@ export function matchingGradient(problem: MatchingProblem, trajectory: StudentTr
     // gradient w.r.t. an unused input), so its direct gradient is zero.
     const [dMid, dFinal] =
       terms.lambda > 0
-        ? tf.grads((m: Tensor1D, f: Tensor1D) => tf.add(param(f), shape(m, f)) as Scalar)([studentMid, studentFinal])
-        : [tf.zerosLike(studentMid), tf.grad(param)(studentFinal)];
+        ? tf.grads((m: Tensor, f: Tensor) => tf.add(param(f as Tensor1D), shape(m as Tensor1D, f as Tensor1D)) as Scalar)([studentMid, studentFinal])
+        : [tf.zerosLike(studentMid), tf.grad((f: Tensor) => param(f as Tensor1D))(studentFinal)];
     const denominator = tf.sum(tf.mul(terms.mask, tf.squaredDifference(start, target)));
     const shapeValue = terms.lambda > 0 ? shape(studentMid, studentFinal) : tf.scalar(0);
     return { dMid: dMid as Tensor1D, dFinal: dFinal as Tensor1D, values: tf.stack([param(studentFinal), shapeValue, denominator]) };
@@ -101,8 +101,8 @@ export function matchingGradient(problem: MatchingProblem, trajectory: StudentTr
     const a = adjoint;
     const step = problem.steps[k]!;
     const next = tf.tidy(() => {
-      const s = (theta: Tensor1D, images: Tensor4D): Scalar =>
-        tf.sum(tf.mul(studentGradient(problem, theta, images, step), a)) as Scalar;
+      const s = (theta: Tensor, images: Tensor): Scalar =>
+        tf.sum(tf.mul(studentGradient(problem, theta as Tensor1D, images as Tensor4D, step), a)) as Scalar;
       const { value, grads } = tf.valueAndGrads(s)([trajectory.params[k]!, problem.images]);
       let adj = tf.sub(a, tf.mul(grads[0]!, problem.lr)) as Tensor1D;
       if (k === midIndex) adj = tf.add(adj, outer.dMid);

@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+
+/** Where a benchmark ran: reported with every figure. */
+export function machineInfo(): Record<string, unknown> {
+  let gpu: string | null = null;
+  try {
+    gpu = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], { encoding: 'utf8' }).trim();
+  } catch {
+    gpu = null;
+  }
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    gpu,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+export const hasCudaGpu = (): boolean => machineInfo().gpu !== null;
+
+/** Summary of repeated timings: the first on its own, then mean/min/max of the rest (style.md 11). */
+export function summarise(times: number[]): { first: number; mean: number; min: number; max: number; all: number[] } {
+  const rest = times.length > 1 ? times.slice(1) : times;
+  return {
+    first: times[0]!,
+    mean: rest.reduce((a, b) => a + b, 0) / rest.length,
+    min: Math.min(...rest),
+    max: Math.max(...rest),
+    all: times,
+  };
+}

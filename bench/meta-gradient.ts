@@ -1,0 +1,177 @@
+/**
+ * Meta-gradient benchmark (issue: engine). For the PathMNIST IPC10 shape (ConvNet width 128 depth 3,
+ * 32x32x3, batch 10 of 90 synthetic images, 9 classes, P = 317,961) it times one distillation
+ * iteration's exact meta-gradient (unroll + step-wise backward) on every available backend, measures peak
+ * tensor memory at N = 10 and N = 80, runs the PyTorch reference on the same shapes in the same invocation
+ * (CUDA when a GPU is present, else CPU), and writes bench/results/meta-gradient.json.
+ *
+ *   npm run bench:meta -- [--backends wasm,webgpu,cpu] [--steps 10] [--cpu-steps 1] [--repeats 2]
+ *                         [--memory-steps 10,80] [--skip-memory] [--skip-pytorch]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { tf } from '../shared/engine/tf.ts';
+import { BACKEND_NAMES, initBackend, type BackendInfo, type BackendName } from '../shared/engine/backends/index.ts';
+import { convNetLayout, type ConvNetConfig } from '../shared/engine/convnet/layout.ts';
+import { initConvNetParams } from '../shared/engine/convnet/init.ts';
+import { sampleAugDraw } from '../shared/engine/dsa/draws.ts';
+import { createRng } from '../shared/engine/random.ts';
+import { syntheticStepBatches } from '../shared/method/batches.ts';
+import { metaGradient } from '../shared/method/matching/meta-gradient.ts';
+import type { MatchingProblem, MatchingTerms } from '../shared/method/matching/problem.ts';
+import { hasCudaGpu, machineInfo, summarise } from './lib/machine.ts';
+import { runReference } from './lib/pytorch.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    backends: { type: 'string' },
+    steps: { type: 'string', default: '10' },
+    'cpu-steps': { type: 'string', default: '1' },
+    repeats: { type: 'string', default: '2' },
+    'memory-steps': { type: 'string', default: '10,80' },
+    'skip-memory': { type: 'boolean', default: false },
+    'skip-pytorch': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results/meta-gradient.json' },
+  },
+});
+const log = (m: string): void => console.error(m);
+
+const CFG: ConvNetConfig = { channels: 3, width: 128, depth: 3, imageSize: 32, numClasses: 9 };
+const N_SYN = 90;
+const BATCH = 10;
+const FULL_STEPS = 80;
+
+/** A reproducible IPC10-shaped problem: expert points near an init, DSA on every step, half the mask on. */
+function problemOf(steps: number): { problem: MatchingProblem; terms: MatchingTerms } {
+  const rng = createRng(0);
+  const start = initConvNetParams(CFG, rng);
+  const target = start.map((v) => v + 0.01 * (rng.next() - 0.5));
+  const mid = start.map((v, i) => 0.5 * (v + target[i]!) + 0.002 * (rng.next() - 0.5));
+  const s = CFG.imageSize;
+  return {
+    problem: {
+      cfg: CFG,
+      expert: { start: tf.tensor1d(start), mid: tf.tensor1d(mid), target: tf.tensor1d(target) },
+      images: tf.tensor4d(Float32Array.from({ length: N_SYN * s * s * 3 }, () => 2 * rng.next() - 1), [N_SYN, s, s, 3]),
+      labels: tf.tensor1d(Array.from({ length: N_SYN }, (_, i) => Math.floor(i / 10)), 'int32'),
+      lr: 0.01,
+      steps: syntheticStepBatches(N_SYN, BATCH, steps, rng).map((indices) => ({ indices, draw: sampleAugDraw(rng, indices.length, s, s) })),
+    },
+    terms: { mask: tf.tensor1d(Float32Array.from({ length: convNetLayout(CFG).size }, () => (rng.next() < 0.5 ? 1 : 0))), lambda: 0.5 },
+  };
+}
+
+function dispose({ problem, terms }: ReturnType<typeof problemOf>): void {
+  tf.dispose([problem.images, problem.labels, terms.mask, ...Object.values(problem.expert)]);
+}
+
+/** Times full meta-gradients (the result is read back, so GPU work is inside the timing). */
+async function timeBackend(steps: number, repeats: number): Promise<number[]> {
+  const p = problemOf(steps);
+  const times: number[] = [];
+  for (let r = 0; r < repeats + 1; r++) {
+    const t0 = performance.now();
+    const result = metaGradient(p.problem, p.terms);
+    await result.gradImages.data();
+    result.gradImages.dispose();
+    times.push(performance.now() - t0);
+    log(`  ${r === 0 ? 'warm-up' : `repeat ${r}`}: ${(times.at(-1)! / steps).toFixed(1)} ms per inner step`);
+  }
+  dispose(p);
+  return times;
+}
+
+async function peakBytes(steps: number): Promise<number> {
+  const p = problemOf(steps);
+  const info = await tf.profile(async () => {
+    const result = metaGradient(p.problem, p.terms);
+    await result.gradImages.data();
+    result.gradImages.dispose();
+    return [];
+  });
+  dispose(p);
+  return info.peakBytes;
+}
+
+async function main(): Promise<void> {
+  const requested = (args.backends?.split(',') ?? [...BACKEND_NAMES]) as BackendName[];
+  const P = convNetLayout(CFG).size;
+  const backends: Record<string, unknown>[] = [];
+  const unavailable: Record<string, string> = {};
+  let memory: Record<string, unknown> | null = null;
+
+  for (const name of requested) {
+    let info: BackendInfo;
+    try {
+      info = await initBackend(name, log);
+    } catch (error) {
+      unavailable[name] = (error as Error).message;
+      log(`bench: ${name} unavailable: ${(error as Error).message}`);
+      continue;
+    }
+    const steps = Number(name === 'cpu' ? args['cpu-steps'] : args.steps);
+    const repeats = name === 'cpu' ? 1 : Number(args.repeats);
+    log(`bench: ${name}${info.adapter ? ` (${info.adapter})` : ''}: ${repeats} timed meta-gradient(s) of N=${steps}`);
+    const t = summarise(await timeBackend(steps, repeats));
+    const msPerInnerStep = t.mean / steps;
+    backends.push({
+      backend: name,
+      adapter: info.adapter ?? null,
+      threads: info.threads ?? null,
+      steps,
+      msPerIterationMeasured: t,
+      msPerInnerStep,
+      msPer80StepIteration: msPerInnerStep * FULL_STEPS,
+    });
+    if (memory === null && !args['skip-memory'] && name !== 'cpu') {
+      const [small, large] = args['memory-steps'].split(',').map(Number) as [number, number];
+      log(`bench: peak tensor memory on ${name} at N=${small} and N=${large}`);
+      const a = await peakBytes(small);
+      const b = await peakBytes(large);
+      const vectors = (large - small) * P * 4;
+      memory = {
+        backend: name,
+        [`peakBytesN${small}`]: a,
+        [`peakBytesN${large}`]: b,
+        growthBytes: b - a,
+        storedVectorBytes: vectors,
+        growthBeyondStoredVectors: b - a - vectors,
+        note: 'tf.profile peakBytes; growth should equal one float32 parameter vector per extra unrolled step',
+      };
+      log(`  N=${small}: ${(a / 2 ** 20).toFixed(1)} MiB, N=${large}: ${(b / 2 ** 20).toFixed(1)} MiB, beyond stored vectors: ${((b - a - vectors) / 2 ** 20).toFixed(2)} MiB`);
+    }
+  }
+
+  let pytorch: Record<string, unknown> | null = null;
+  if (!args['skip-pytorch']) {
+    const device = hasCudaGpu() ? 'cuda' : 'cpu';
+    log(`bench: PyTorch reference on ${device}`);
+    pytorch = runReference(
+      'scripts/reference/bench_meta_gradient.py',
+      ['--width', '128', '--depth', '3', '--image-size', '32', '--channels', '3', '--classes', '9', '--batch', String(BATCH), '--n-syn', String(N_SYN), '--steps', String(args.steps), '--device', device, '--repeats', '3'],
+      log,
+    );
+  }
+  const torchMs = (pytorch?.msPerInnerStep as number | undefined) ?? null;
+  for (const b of backends) b.ratioToPyTorch = torchMs === null ? null : (b.msPerInnerStep as number) / torchMs;
+
+  const result = {
+    benchmark: 'meta-gradient',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    shape: { ...CFG, params: P, nSyn: N_SYN, batchSyn: BATCH, dsa: 'one family per step', shapeTerm: true, maskFraction: 0.5 },
+    backends,
+    unavailable,
+    memory,
+    pytorch,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify({ backends: backends.map((b) => ({ backend: b.backend, msPerInnerStep: b.msPerInnerStep, ratioToPyTorch: b.ratioToPyTorch })), pytorchMsPerInnerStep: torchMs, memory }, null, 2));
+  log(`bench: wrote ${args.out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,35 @@
+import type { ArgsDef } from 'citty';
+
+/** Flags every pipeline command shares (declared once). Config values themselves go through --set. */
+export const runArgs = {
+  preset: {
+    type: 'string',
+    description: 'Named configuration (hoptm presets lists them)',
+    default: 'mnist-ipc1',
+    valueHint: 'name',
+  },
+  set: {
+    type: 'string',
+    description: 'Override one config value, repeatable: --set distill.iterations=100 --set model.width=64',
+    valueHint: 'key.path=value',
+  },
+  out: {
+    type: 'string',
+    description: 'Artifact store: a local folder (default runs/) or memory://',
+    default: 'runs',
+    valueHint: 'dir',
+  },
+  run: {
+    type: 'string',
+    description: 'Run id: the key prefix of all artifacts (default: the config name)',
+    valueHint: 'id',
+  },
+  backend: {
+    type: 'string',
+    description: 'Maths backend: auto | cpu | wasm | webgpu | tensorflow',
+    default: 'auto',
+  },
+} as const satisfies ArgsDef;
+
+/** `--set` may be given once (a string) or many times (an array). */
+export const overridesOf = (set: unknown): string[] => [set].flat().filter((s): s is string => typeof s === 'string' && s.length > 0);

@@ -1,0 +1,31 @@
+import { resolveConfig, type RunConfig } from '../shared/config/index.ts';
+import { initBackend, parseBackendChoice, type BackendInfo } from '../shared/engine/backends/index.ts';
+import { openStore } from '../shared/storage/index.ts';
+import type { ArtifactStore } from '../shared/storage/store.ts';
+import { loadRunData, type RunData } from '../shared/method/pipeline/data.ts';
+import { overridesOf } from './args.ts';
+
+export interface RunContext {
+  config: RunConfig;
+  runId: string;
+  store: ArtifactStore;
+  backend: BackendInfo;
+  data: RunData;
+}
+
+export const log = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+
+/** Resolves the config, starts the backend once, opens the store and loads the data, logging each choice. */
+export async function createContext(args: { preset: string; set?: unknown; out: string; run?: string; backend: string }): Promise<RunContext> {
+  const config = resolveConfig(args.preset, overridesOf(args.set));
+  const backend = await initBackend(parseBackendChoice(args.backend), log);
+  const store = await openStore(args.out);
+  const runId = args.run ?? config.name;
+  log(`run '${runId}' in ${store.location}`);
+  const data = await loadRunData(config);
+  const m = data.dataset.manifest;
+  log(`data: ${m.name}, ${m.counts.train.total} train / ${m.counts.test.total} test images, input ${m.inputShape.join('x')}, ${m.numClasses} classes`);
+  return { config, runId, store, backend, data };
+}

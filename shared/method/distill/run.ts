@@ -1,0 +1,68 @@
+import type { ImageSet } from '../../data/types.ts';
+import type { ConvNetConfig } from '../../engine/convnet/layout.ts';
+import { convNetLayout } from '../../engine/convnet/layout.ts';
+import type { DistillConfig } from '../../config/distill.ts';
+import type { ArtifactStore } from '../../storage/store.ts';
+import { restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { initialDistillState } from './init.ts';
+import { distillIteration, type ExpertSource } from './iteration.ts';
+import type { DistillState, IterationMetrics } from './state.ts';
+
+export interface DistillHooks {
+  onIteration?(metrics: IterationMetrics): void | Promise<void>;
+  /** In-run evaluation of the current synthetic set; returns the accuracy used for selection. */
+  evaluate?(state: DistillState): Promise<number>;
+  onCheckpoint?(key: string, state: DistillState): void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface DistillJob {
+  /** Storage prefix of this stage, e.g. `<runId>/distill/<stage>`. */
+  prefix: string;
+  cfg: ConvNetConfig;
+  distill: DistillConfig;
+  train: ImageSet;
+  numClasses: number;
+  experts: ExpertSource & { ids: number[] };
+}
+
+/**
+ * Runs (or continues) a distillation: restore the newest checkpoint if there is one, else build the
+ * initial state; iterate 0..iterations inclusive like the reference, evaluating before the update at
+ * every evalEvery-th iteration (never at 0), checkpointing every checkpointEvery iterations and at the end.
+ * Resume is the normal path: calling it again after a crash or abort continues where the last checkpoint
+ * left off, bit-identically on the cpu backend.
+ */
+export async function runDistillation(job: DistillJob, store: ArtifactStore, hooks: DistillHooks = {}): Promise<DistillState> {
+  const { distill } = job;
+  let state =
+    (await restoreCheckpoint(store, job.prefix)) ??
+    initialDistillState(job.train, job.numClasses, {
+      ipc: distill.ipc,
+      init: distill.init,
+      lrTeacher: distill.lrTeacher,
+      paramCount: convNetLayout(job.cfg).size,
+      maskEnabled: distill.mask.enabled,
+      experts: job.experts.ids,
+      seed: distill.seed,
+    });
+  const ctx = { cfg: job.cfg, distill, experts: job.experts };
+  while (state.iteration <= distill.iterations) {
+    hooks.signal?.throwIfAborted();
+    const it = state.iteration;
+    if (hooks.evaluate && distill.evalEvery > 0 && it > 0 && it % distill.evalEvery === 0) {
+      const accuracy = await hooks.evaluate(state);
+      if (state.best === null || accuracy > state.best.accuracy) state = { ...state, best: { iteration: it, accuracy } };
+    }
+    const next = await distillIteration(state, ctx);
+    state = next.state;
+    await hooks.onIteration?.(next.metrics);
+    if (state.iteration % distill.checkpointEvery === 0 || state.iteration > distill.iterations) {
+      const key = await saveCheckpoint(store, job.prefix, state);
+      await hooks.onCheckpoint?.(key, state);
+    }
+    // Let timers, heartbeats and progress output run between tensor-heavy iterations.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return state;
+}
