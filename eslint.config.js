@@ -8,7 +8,7 @@ const sandboxForbidden = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', 'dist/**', 'infra/pulumi/node_modules/**', 'tests/fixtures/**'] },
+  { ignores: ['node_modules/**', '.tools/**', '.cache/**', 'runs/**', 'dist/**', 'infra/pulumi/node_modules/**', 'infra/pulumi/bin/**', 'tests/fixtures/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
