@@ -71,7 +71,7 @@ async function timeBackend(steps: number, repeats: number): Promise<number[]> {
   const times: number[] = [];
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
-    const result = metaGradient(p.problem, p.terms);
+    const result = await metaGradient(p.problem, p.terms);
     await result.gradImages.data();
     result.gradImages.dispose();
     times.push(performance.now() - t0);
@@ -84,7 +84,7 @@ async function timeBackend(steps: number, repeats: number): Promise<number[]> {
 async function peakBytes(steps: number): Promise<number> {
   const p = problemOf(steps);
   const info = await tf.profile(async () => {
-    const result = metaGradient(p.problem, p.terms);
+    const result = await metaGradient(p.problem, p.terms);
     await result.gradImages.data();
     result.gradImages.dispose();
     return [];

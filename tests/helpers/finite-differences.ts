@@ -9,28 +9,36 @@ export function randomValues(n: number, seed: number, scale = 1): Float32Array {
 }
 
 export interface SecondOrderCheck {
-  /** Analytic d/dx_i <grad_x f, v>, from tfjs's nested gradients. */
+  /** Analytic second derivative from tfjs's nested gradients. */
   analytic: Float32Array;
-  /** Central finite difference of grad_x f along v: (grad f(x + eps v) - grad f(x - eps v)) / 2 eps. */
+  /** The same from central finite differences of the first gradient. */
   numeric: Float32Array;
 }
 
+/** Reads tensors built inside a tidy (WebGPU in Node can only read back asynchronously), then frees them. */
+async function readAndDispose(analytic: Tensor, plus: Tensor, minus: Tensor, eps: number): Promise<SecondOrderCheck> {
+  try {
+    const [a, p, m] = await Promise.all([analytic.data(), plus.data(), minus.data()]);
+    return { analytic: Float32Array.from(a), numeric: Float32Array.from(p, (v, i) => (v - m[i]!) / (2 * eps)) };
+  } finally {
+    tf.dispose([analytic, plus, minus]);
+  }
+}
+
 /**
- * Hessian-vector product of a scalar function through tfjs's nested gradients against central finite
- * differences of its first gradient. The first gradient being right says nothing about the second.
+ * Hessian-vector product of a scalar function through tfjs's nested gradients, against central finite
+ * differences of its first gradient along the same direction. The first gradient being right says nothing
+ * about the second.
  */
-export function hessianVectorCheck(f: (x: Tensor) => Scalar, x: Float32Array, shape: number[], seed = 7, eps = 1e-2): SecondOrderCheck {
-  return tf.tidy(() => {
+export function hessianVectorCheck(f: (x: Tensor) => Scalar, x: Float32Array, shape: number[], seed = 7, eps = 1e-2): Promise<SecondOrderCheck> {
+  const [analytic, plus, minus] = tf.tidy(() => {
     const v = tf.tensor(randomValues(x.length, seed), shape);
     const grad = tf.grad(f);
     const hv = tf.grad((t: Tensor) => tf.sum(tf.mul(grad(t), v)) as Scalar);
     const x0 = tf.tensor(x, shape);
-    const analytic = hv(x0).dataSync() as Float32Array;
-    const plus = grad(tf.add(x0, tf.mul(v, eps))).dataSync();
-    const minus = grad(tf.sub(x0, tf.mul(v, eps))).dataSync();
-    const numeric = plus.map((p, i) => (p - minus[i]!) / (2 * eps)) as Float32Array;
-    return { analytic: Float32Array.from(analytic), numeric };
+    return [hv(x0), grad(tf.add(x0, tf.mul(v, eps))), grad(tf.sub(x0, tf.mul(v, eps)))];
   });
+  return readAndDispose(analytic, plus, minus, eps);
 }
 
 /**
@@ -45,18 +53,14 @@ export function mixedCheck(
   yShape: number[],
   seed = 11,
   eps = 1e-2,
-): SecondOrderCheck {
-  return tf.tidy(() => {
+): Promise<SecondOrderCheck> {
+  const [analytic, plus, minus] = tf.tidy(() => {
     const v = tf.tensor(randomValues(x.length, seed), xShape);
     const x0 = tf.tensor(x, xShape);
     const y0 = tf.tensor(y, yShape);
-    const s = (xx: Tensor, yy: Tensor): Scalar =>
-      tf.sum(tf.mul(tf.grad((t: Tensor) => f(t, yy))(xx), v)) as Scalar;
-    const analytic = tf.grads(s)([x0, y0])[1]!.dataSync() as Float32Array;
-    const gradY = (xx: Tensor): Float32Array => tf.grad((t: Tensor) => f(xx, t))(y0).dataSync() as Float32Array;
-    const plus = gradY(tf.add(x0, tf.mul(v, eps)));
-    const minus = gradY(tf.sub(x0, tf.mul(v, eps)));
-    const numeric = plus.map((p, i) => (p - minus[i]!) / (2 * eps)) as Float32Array;
-    return { analytic: Float32Array.from(analytic), numeric };
+    const s = (xx: Tensor, yy: Tensor): Scalar => tf.sum(tf.mul(tf.grad((t: Tensor) => f(t, yy))(xx), v)) as Scalar;
+    const gradY = (xx: Tensor): Tensor => tf.grad((t: Tensor) => f(xx, t))(y0);
+    return [tf.grads(s)([x0, y0])[1]!, gradY(tf.add(x0, tf.mul(v, eps))), gradY(tf.sub(x0, tf.mul(v, eps)))];
   });
+  return readAndDispose(analytic, plus, minus, eps);
 }

@@ -56,33 +56,36 @@ const metaCases = loadFixture<MetaCase[]>('meta-gradient.json');
 
 forEachBackend('PyTorch float64 parity', () => {
   for (const c of networkCases) {
-    it(`ConvNet logits, loss, gradient: ${c.name}`, () => {
-      tf.tidy(() => {
+    it(`ConvNet logits, loss, gradient: ${c.name}`, async () => {
+      const [logits, loss, grad] = tf.tidy(() => {
         const params = tf.tensor1d(f32(c.params));
         const images = tensor4d(c.images);
         const labels = labelsOf(c.labels);
-        expectClose(convNetForward(params, images, c.cfg).dataSync(), c.logits.data, TOLERANCE, 'logits');
-        const loss = (p: tf.Tensor): tf.Scalar => crossEntropy(convNetForward(p as Tensor1D, images, c.cfg) as Tensor2D, labels);
-        expectClose(loss(params).dataSync()[0]!, c.loss, TOLERANCE, 'loss');
-        expectClose(tf.grad(loss)(params).dataSync(), c.grad.data, TOLERANCE, 'dloss/dparams');
+        const lossOf = (p: tf.Tensor): tf.Scalar => crossEntropy(convNetForward(p as Tensor1D, images, c.cfg) as Tensor2D, labels);
+        return [convNetForward(params, images, c.cfg), lossOf(params), tf.grad(lossOf)(params)];
       });
+      expectClose(await logits.data(), c.logits.data, TOLERANCE, 'logits');
+      expectClose((await loss.data())[0]!, c.loss, TOLERANCE, 'loss');
+      expectClose(await grad.data(), c.grad.data, TOLERANCE, 'dloss/dparams');
+      tf.dispose([logits, loss, grad]);
     });
   }
 
   for (const c of dsaCases) {
-    it(`DSA output and input-gradient: ${c.name}`, () => {
-      tf.tidy(() => {
+    it(`DSA output and input-gradient: ${c.name}`, async () => {
+      const [y, dx] = tf.tidy(() => {
         const x = tensor4d(c.images);
-        expectClose(applyAugDraw(x, c.draw).dataSync(), c.y.data, TOLERANCE, 'output');
         const dy = tensor4d(c.dy);
-        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyAugDraw(t as Tensor4D, c.draw), dy)) as tf.Scalar)(x);
-        expectClose(dx.dataSync(), c.dx.data, TOLERANCE, 'input gradient');
+        return [applyAugDraw(x, c.draw), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyAugDraw(t as Tensor4D, c.draw), dy)) as tf.Scalar)(x)];
       });
+      expectClose(await y.data(), c.y.data, TOLERANCE, 'output');
+      expectClose(await dx.data(), c.dx.data, TOLERANCE, 'input gradient');
+      tf.dispose([y, dx]);
     });
   }
 
   for (const c of metaCases) {
-    it(`meta-gradient: ${c.name} (N=${c.steps.length}, families ${[...new Set(c.steps.map((s) => s.draw.family))].join('/')})`, () => {
+    it(`meta-gradient: ${c.name} (N=${c.steps.length}, families ${[...new Set(c.steps.map((s) => s.draw.family))].join('/')})`, async () => {
       const problem = {
         cfg: c.cfg,
         expert: { start: tf.tensor1d(f32(c.params.start)), mid: tf.tensor1d(f32(c.params.mid)), target: tf.tensor1d(f32(c.params.target)) },
@@ -92,12 +95,12 @@ forEachBackend('PyTorch float64 parity', () => {
         steps: c.steps,
       };
       const mask = tf.tensor1d(f32(c.mask));
-      const result = metaGradient(problem, { mask, lambda: c.shape ? c.lamb : 0 });
+      const result = await metaGradient(problem, { mask, lambda: c.shape ? c.lamb : 0 });
       expectClose(result.paramLoss, c.expected.paramLoss, TOLERANCE, 'parameter loss');
       expectClose(result.shapeLoss, c.expected.shapeLoss, TOLERANCE, 'shape loss');
       expectClose(result.loss, c.expected.loss, TOLERANCE, 'total loss');
       expectClose(result.gradLr, c.expected.gradLr, TOLERANCE, 'dL/dlr');
-      expectClose(result.gradImages.dataSync(), c.expected.gradImages.data, TOLERANCE, 'dL/dimages');
+      expectClose(await result.gradImages.data(), c.expected.gradImages.data, TOLERANCE, 'dL/dimages');
       tf.dispose([result.gradImages, mask, problem.images, problem.labels, ...Object.values(problem.expert)]);
     });
   }

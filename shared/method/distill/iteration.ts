@@ -65,7 +65,7 @@ export async function distillIteration(state: DistillState, ctx: IterationContex
   // Every tensor above is released in `finally`, also when the problem is invalid (unrollStudent validates it).
   const trajectory: StudentTrajectory = { params: [] };
   try {
-    trajectory.params = unrollStudent(problem).params;
+    trajectory.params = (await unrollStudent(problem)).params;
     const threshold = maskThreshold(state.iteration, distill.mask);
     let mask = state.mask;
     if (distill.mask.enabled) {
@@ -74,7 +74,7 @@ export async function distillIteration(state: DistillState, ctx: IterationContex
       error.dispose();
     }
     const maskTensor = tf.tensor1d(Float32Array.from(mask));
-    const result = matchingGradient(problem, trajectory, { mask: maskTensor, lambda: distill.shape.enabled ? distill.shape.lambda : 0 });
+    const result = await matchingGradient(problem, trajectory, { mask: maskTensor, lambda: distill.shape.enabled ? distill.shape.lambda : 0 });
     maskTensor.dispose();
     const gradImages = (await result.gradImages.data()) as Float32Array;
     result.gradImages.dispose();

@@ -55,8 +55,8 @@ export async function accuracy(
         data.channels,
       ]);
   } else {
-    validateLabelledTensors(data, cfg, 'accuracy');
-    labels = data.labels.dataSync();
+    await validateLabelledTensors(data, cfg, 'accuracy');
+    labels = await data.labels.data();
     n = data.images.shape[0];
     batchImages = (start, end) => tf.slice(data.images, [start, 0, 0, 0], [end - start, -1, -1, -1]);
   }

@@ -25,7 +25,7 @@ function checkLabels(labels: ArrayLike<number>, numClasses: number, where: strin
 }
 
 /** Shapes, label range and finiteness of labelled tensors for a model; errors name what was expected and got. */
-export function validateLabelledTensors(data: LabelledTensors, cfg: ConvNetConfig, where: string): void {
+export async function validateLabelledTensors(data: LabelledTensors, cfg: ConvNetConfig, where: string): Promise<void> {
   const { images, labels } = data;
   const [n, h, w, c] = images.shape;
   if (images.rank !== 4 || h !== cfg.imageSize || w !== cfg.imageSize || c !== cfg.channels) {
@@ -37,10 +37,10 @@ export function validateLabelledTensors(data: LabelledTensors, cfg: ConvNetConfi
   if (labels.rank !== 1 || labels.shape[0] !== n) {
     throw new Error(`${where}: expected ${n} labels (one per image), got shape [${labels.shape}]`);
   }
-  checkLabels(labels.dataSync(), cfg.numClasses, where);
+  checkLabels(await labels.data(), cfg.numClasses, where);
   // x * 0 is NaN exactly when x is NaN or infinite: one scalar read instead of a full copy.
   const check = tf.tidy(() => tf.sum(tf.mul(images, 0)));
-  const v = check.dataSync()[0]!;
+  const v = (await check.data())[0]!;
   check.dispose();
   if (Number.isNaN(v)) throw new Error(`${where}: images contain NaN or Inf values`);
 }

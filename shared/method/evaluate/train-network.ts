@@ -72,7 +72,7 @@ export async function trainNetwork(
   hooks: TrainNetworkHooks = {},
 ): Promise<Float32Array> {
   validateTrainOptions(opts);
-  validateLabelledTensors(train, opts.cfg, 'trainNetwork');
+  await validateLabelledTensors(train, opts.cfg, 'trainNetwork');
   hooks.signal?.throwIfAborted();
   const { cfg } = opts;
   const [n, height, width] = train.images.shape;

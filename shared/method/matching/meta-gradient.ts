@@ -40,9 +40,10 @@ const studentGradient = (problem: MatchingProblem, theta: Tensor1D, images: Tens
 /**
  * Unrolls the student from the expert's start point through the given steps (method.md A.4 step 5) without
  * recording a tape: theta_{k+1} = theta_k - lr * grad(loss_k). The caller owns the returned tensors.
+ * Async like everything that reads values back: WebGPU in Node has no synchronous read-back.
  */
-export function unrollStudent(problem: MatchingProblem): StudentTrajectory {
-  validateProblem(problem);
+export async function unrollStudent(problem: MatchingProblem): Promise<StudentTrajectory> {
+  await validateProblem(problem);
   const params: Tensor1D[] = [tf.clone(problem.expert.start)];
   for (const step of problem.steps) {
     const theta = params[params.length - 1]!;
@@ -59,7 +60,7 @@ export function unrollStudent(problem: MatchingProblem): StudentTrajectory {
  * For theta_{k+1} = theta_k - lr g_k(theta_k, X) and adjoint a = dL/dtheta_{k+1}, with s = <g_k, a>:
  *   dL/dtheta_k = a - lr ds/dtheta_k,   dL/dX += -lr ds/dX,   dL/dlr += -s.
  */
-export function matchingGradient(problem: MatchingProblem, trajectory: StudentTrajectory, terms: MatchingTerms): MetaGradient {
+export async function matchingGradient(problem: MatchingProblem, trajectory: StudentTrajectory, terms: MatchingTerms): Promise<MetaGradient> {
   const n = problem.steps.length;
   const { start, mid, target } = problem.expert;
   const P = start.shape[0];
@@ -89,7 +90,7 @@ export function matchingGradient(problem: MatchingProblem, trajectory: StudentTr
     const shapeValue = terms.lambda > 0 ? shape(studentMid, studentFinal) : tf.scalar(0);
     return { dMid: dMid as Tensor1D, dFinal: dFinal as Tensor1D, values: tf.stack([param(studentFinal), shapeValue, denominator]) };
   });
-  const [paramValue, shapeValue, denominator] = Array.from(outer.values.dataSync());
+  const [paramValue, shapeValue, denominator] = Array.from(await outer.values.data());
   outer.values.dispose();
 
   let adjoint: Tensor1D = midIndex === n ? tf.add(outer.dFinal, outer.dMid) : tf.clone(outer.dFinal);
@@ -119,7 +120,7 @@ export function matchingGradient(problem: MatchingProblem, trajectory: StudentTr
   }
   adjoint.dispose();
   outer.dMid.dispose();
-  const gradLrValue = gradLr.dataSync()[0]!;
+  const gradLrValue = (await gradLr.data())[0]!;
   gradLr.dispose();
   return {
     paramLoss: paramValue!,
@@ -132,17 +133,17 @@ export function matchingGradient(problem: MatchingProblem, trajectory: StudentTr
 }
 
 /** unrollStudent + matchingGradient, disposing the trajectory. */
-export function metaGradient(problem: MatchingProblem, terms: MatchingTerms): MetaGradient {
-  const trajectory = unrollStudent(problem);
+export async function metaGradient(problem: MatchingProblem, terms: MatchingTerms): Promise<MetaGradient> {
+  const trajectory = await unrollStudent(problem);
   try {
-    return matchingGradient(problem, trajectory, terms);
+    return await matchingGradient(problem, trajectory, terms);
   } finally {
     trajectory.params.forEach((t) => t.dispose());
   }
 }
 
 /** Shapes, ranges and finiteness of a problem; errors name the field, what was expected and what was got. */
-export function validateProblem(problem: MatchingProblem): void {
+export async function validateProblem(problem: MatchingProblem): Promise<void> {
   const { cfg, images, labels, expert, lr, steps } = problem;
   const P = convNetLayout(cfg).size;
   const [n, h, w, c] = images.shape;
@@ -164,14 +165,14 @@ export function validateProblem(problem: MatchingProblem): void {
       throw new Error(`meta-gradient: step ${k} expected non-empty image indices in [0, ${n}), got [${step.indices.slice(0, 8)}${step.indices.length > 8 ? ', ...' : ''}]`);
     }
   });
-  const labelValues = labels.dataSync();
+  const labelValues = await labels.data();
   const badLabel = labelValues.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= cfg.numClasses);
   if (badLabel >= 0) {
     throw new Error(`meta-gradient: expected labels in [0, ${cfg.numClasses}), got ${labelValues[badLabel]} at index ${badLabel}`);
   }
   // x * 0 is NaN exactly when x is NaN or infinite: one scalar read instead of a full copy.
   const finiteCheck = tf.tidy(() => tf.stack([tf.sum(tf.mul(images, 0)), ...Object.values(expert).map((t) => tf.sum(tf.mul(t, 0)))]));
-  const checks = finiteCheck.dataSync();
+  const checks = await finiteCheck.data();
   finiteCheck.dispose();
   const names = ['images', ...Object.keys(expert).map((k) => `expert ${k}`)];
   checks.forEach((v, i) => {
