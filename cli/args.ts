@@ -31,5 +31,15 @@ export const runArgs = {
   },
 } as const satisfies ArgsDef;
 
-/** `--set` may be given once (a string) or many times (an array). */
-export const overridesOf = (set: unknown): string[] => [set].flat().filter((s): s is string => typeof s === 'string' && s.length > 0);
+/** Every `--set` value in order (the argument parser keeps only the last of a repeated string flag). */
+export function overridesOf(rawArgs: readonly string[]): string[] {
+  const out: string[] = [];
+  rawArgs.forEach((arg, i) => {
+    if (arg === '--set') {
+      const value = rawArgs[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new Error('--set needs a value: --set key.path=value');
+      out.push(value);
+    } else if (arg.startsWith('--set=')) out.push(arg.slice('--set='.length));
+  });
+  return out;
+}

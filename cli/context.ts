@@ -18,8 +18,8 @@ export const log = (msg: string): void => {
 };
 
 /** Resolves the config, starts the backend once, opens the store and loads the data, logging each choice. */
-export async function createContext(args: { preset: string; set?: unknown; out: string; run?: string; backend: string }): Promise<RunContext> {
-  const config = resolveConfig(args.preset, overridesOf(args.set));
+export async function createContext(args: { preset: string; out: string; run?: string; backend: string }, rawArgs: readonly string[]): Promise<RunContext> {
+  const config = resolveConfig(args.preset, overridesOf(rawArgs));
   const backend = await initBackend(parseBackendChoice(args.backend), log);
   const store = await openStore(args.out);
   const runId = args.run ?? config.name;

@@ -7,8 +7,8 @@ import { distillStage } from '../../shared/method/pipeline/distill.ts';
 export default defineCommand({
   meta: { name: 'distill', description: 'Distil the synthetic set from stored experts (HoP-TM), resuming from the newest checkpoint' },
   args: { ...runArgs, stage: { type: 'string', description: 'Stage name (artifact prefix)', default: 'main' } },
-  async run({ args }) {
-    const ctx = await createContext(args);
+  async run({ args, rawArgs }) {
+    const ctx = await createContext(args, rawArgs);
     await runDistill(ctx, args.stage);
   },
 });

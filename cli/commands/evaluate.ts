@@ -11,8 +11,8 @@ export default defineCommand({
     stage: { type: 'string', description: 'Stage whose published set to evaluate', default: 'main' },
     baseline: { type: 'boolean', description: 'Also evaluate a random real subset with the same images per class', default: true },
   },
-  async run({ args }) {
-    const ctx = await createContext(args);
+  async run({ args, rawArgs }) {
+    const ctx = await createContext(args, rawArgs);
     await runEvaluate(ctx, args.stage, args.baseline);
   },
 });

@@ -8,8 +8,8 @@ import { expertLastEpoch } from '../../shared/method/experts/train-expert.ts';
 export default defineCommand({
   meta: { name: 'experts', description: 'Train the expert trajectories (SGD + GSAM, DSA), resuming any that were interrupted' },
   args: runArgs,
-  async run({ args }) {
-    const ctx = await createContext(args);
+  async run({ args, rawArgs }) {
+    const ctx = await createContext(args, rawArgs);
     await runExperts(ctx);
   },
 });

@@ -8,8 +8,8 @@ import { runExperts } from './experts.ts';
 export default defineCommand({
   meta: { name: 'run', description: 'Experts, distillation and evaluation in one go (every step resumes where it stopped)' },
   args: runArgs,
-  async run({ args }) {
-    const ctx = await createContext(args);
+  async run({ args, rawArgs }) {
+    const ctx = await createContext(args, rawArgs);
     await runExperts(ctx);
     await runDistill(ctx, 'main');
     await runEvaluate(ctx, 'main', true);
