@@ -19,7 +19,7 @@ import { createRng } from '../shared/engine/random.ts';
 import { syntheticStepBatches } from '../shared/method/batches.ts';
 import { metaGradient } from '../shared/method/matching/meta-gradient.ts';
 import type { MatchingProblem, MatchingTerms } from '../shared/method/matching/problem.ts';
-import { hasCudaGpu, machineInfo, summarise } from './lib/machine.ts';
+import { hasCudaGpu, machineInfo, sourceRevision, summarise } from './lib/machine.ts';
 import { runReference } from './lib/pytorch.ts';
 
 const { values: args } = parseArgs({
@@ -158,6 +158,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'meta-gradient',
     date: new Date().toISOString(),
+    source: sourceRevision(),
     machine: machineInfo(),
     shape: { ...CFG, params: P, nSyn: N_SYN, batchSyn: BATCH, dsa: 'one family per step', shapeTerm: true, maskFraction: 0.5 },
     backends,

@@ -20,7 +20,7 @@ import { trainExperts } from '../shared/method/pipeline/experts.ts';
 import { distillStage } from '../shared/method/pipeline/distill.ts';
 import { evaluateStage } from '../shared/method/pipeline/evaluate.ts';
 import { evaluateRealSubset } from '../shared/method/evaluate/baselines.ts';
-import { machineInfo } from './lib/machine.ts';
+import { machineInfo, sourceRevision } from './lib/machine.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     benchmark: 'mnist-distill',
     date: new Date().toISOString(),
     command: `npm run bench:mnist${args.set.length ? ` -- ${args.set.map((s) => `--set ${s}`).join(' ')}` : ''}`,
+    source: sourceRevision(),
     machine: machineInfo(),
     backend: { name: backend.name, adapter: backend.adapter ?? null, threads: backend.threads ?? null },
     budget: {

