@@ -11,7 +11,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { tf } from '../shared/engine/tf.ts';
-import { BACKEND_NAMES, initBackend, type BackendInfo, type BackendName } from '../shared/engine/backends/index.ts';
+import {
+  BACKEND_NAMES,
+  initBackend,
+  type BackendInfo,
+  type BackendName,
+} from '../shared/engine/backends/index.ts';
 import { convNetLayout, type ConvNetConfig } from '../shared/engine/convnet/layout.ts';
 import { initConvNetParams } from '../shared/engine/convnet/init.ts';
 import { sampleAugDraw } from '../shared/engine/dsa/draws.ts';
@@ -52,12 +57,26 @@ function problemOf(steps: number): { problem: MatchingProblem; terms: MatchingTe
     problem: {
       cfg: CFG,
       expert: { start: tf.tensor1d(start), mid: tf.tensor1d(mid), target: tf.tensor1d(target) },
-      images: tf.tensor4d(Float32Array.from({ length: N_SYN * s * s * 3 }, () => 2 * rng.next() - 1), [N_SYN, s, s, 3]),
-      labels: tf.tensor1d(Array.from({ length: N_SYN }, (_, i) => Math.floor(i / 10)), 'int32'),
+      images: tf.tensor4d(
+        Float32Array.from({ length: N_SYN * s * s * 3 }, () => 2 * rng.next() - 1),
+        [N_SYN, s, s, 3],
+      ),
+      labels: tf.tensor1d(
+        Array.from({ length: N_SYN }, (_, i) => Math.floor(i / 10)),
+        'int32',
+      ),
       lr: 0.01,
-      steps: syntheticStepBatches(N_SYN, BATCH, steps, rng).map((indices) => ({ indices, draw: sampleAugDraw(rng, indices.length, s, s) })),
+      steps: syntheticStepBatches(N_SYN, BATCH, steps, rng).map((indices) => ({
+        indices,
+        draw: sampleAugDraw(rng, indices.length, s, s),
+      })),
     },
-    terms: { mask: tf.tensor1d(Float32Array.from({ length: convNetLayout(CFG).size }, () => (rng.next() < 0.5 ? 1 : 0))), lambda: 0.5 },
+    terms: {
+      mask: tf.tensor1d(
+        Float32Array.from({ length: convNetLayout(CFG).size }, () => (rng.next() < 0.5 ? 1 : 0)),
+      ),
+      lambda: 0.5,
+    },
   };
 }
 
@@ -111,7 +130,9 @@ async function main(): Promise<void> {
     }
     const steps = Number(name === 'cpu' ? args['cpu-steps'] : args.steps);
     const repeats = name === 'cpu' ? 1 : Number(args.repeats);
-    log(`bench: ${name}${info.adapter ? ` (${info.adapter})` : ''}: ${repeats} timed meta-gradient(s) of N=${steps}`);
+    log(
+      `bench: ${name}${info.adapter ? ` (${info.adapter})` : ''}: ${repeats} timed meta-gradient(s) of N=${steps}`,
+    );
     const t = summarise(await timeBackend(steps, repeats));
     const msPerInnerStep = t.mean / steps;
     backends.push({
@@ -138,7 +159,9 @@ async function main(): Promise<void> {
         growthBeyondStoredVectors: b - a - vectors,
         note: 'tf.profile peakBytes; growth should equal one float32 parameter vector per extra unrolled step',
       };
-      log(`  N=${small}: ${(a / 2 ** 20).toFixed(1)} MiB, N=${large}: ${(b / 2 ** 20).toFixed(1)} MiB, beyond stored vectors: ${((b - a - vectors) / 2 ** 20).toFixed(2)} MiB`);
+      log(
+        `  N=${small}: ${(a / 2 ** 20).toFixed(1)} MiB, N=${large}: ${(b / 2 ** 20).toFixed(1)} MiB, beyond stored vectors: ${((b - a - vectors) / 2 ** 20).toFixed(2)} MiB`,
+      );
     }
   }
 
@@ -148,19 +171,49 @@ async function main(): Promise<void> {
     log(`bench: PyTorch reference on ${device}`);
     pytorch = runReference(
       'scripts/reference/bench_meta_gradient.py',
-      ['--width', '128', '--depth', '3', '--image-size', '32', '--channels', '3', '--classes', '9', '--batch', String(BATCH), '--n-syn', String(N_SYN), '--steps', String(args.steps), '--device', device, '--repeats', '3'],
+      [
+        '--width',
+        '128',
+        '--depth',
+        '3',
+        '--image-size',
+        '32',
+        '--channels',
+        '3',
+        '--classes',
+        '9',
+        '--batch',
+        String(BATCH),
+        '--n-syn',
+        String(N_SYN),
+        '--steps',
+        String(args.steps),
+        '--device',
+        device,
+        '--repeats',
+        '3',
+      ],
       log,
     );
   }
   const torchMs = (pytorch?.msPerInnerStep as number | undefined) ?? null;
-  for (const b of backends) b.ratioToPyTorch = torchMs === null ? null : (b.msPerInnerStep as number) / torchMs;
+  for (const b of backends)
+    b.ratioToPyTorch = torchMs === null ? null : (b.msPerInnerStep as number) / torchMs;
 
   const result = {
     benchmark: 'meta-gradient',
     date: new Date().toISOString(),
     source: sourceRevision(),
     machine: machineInfo(),
-    shape: { ...CFG, params: P, nSyn: N_SYN, batchSyn: BATCH, dsa: 'one family per step', shapeTerm: true, maskFraction: 0.5 },
+    shape: {
+      ...CFG,
+      params: P,
+      nSyn: N_SYN,
+      batchSyn: BATCH,
+      dsa: 'one family per step',
+      shapeTerm: true,
+      maskFraction: 0.5,
+    },
     backends,
     unavailable,
     memory,
@@ -168,7 +221,21 @@ async function main(): Promise<void> {
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify({ backends: backends.map((b) => ({ backend: b.backend, msPerInnerStep: b.msPerInnerStep, ratioToPyTorch: b.ratioToPyTorch })), pytorchMsPerInnerStep: torchMs, memory }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        backends: backends.map((b) => ({
+          backend: b.backend,
+          msPerInnerStep: b.msPerInnerStep,
+          ratioToPyTorch: b.ratioToPyTorch,
+        })),
+        pytorchMsPerInnerStep: torchMs,
+        memory,
+      },
+      null,
+      2,
+    ),
+  );
   log(`bench: wrote ${args.out}`);
 }
 

@@ -51,11 +51,21 @@ async function main(): Promise<void> {
 
   const ablations: Record<string, unknown> = {};
   for (const [stage, on] of Object.entries(ABLATIONS)) {
-    const cfg: RunConfig = { ...base, distill: { ...base.distill, mask: { ...base.distill.mask, enabled: on.mask }, shape: { ...base.distill.shape, enabled: on.shape } } };
+    const cfg: RunConfig = {
+      ...base,
+      distill: {
+        ...base.distill,
+        mask: { ...base.distill.mask, enabled: on.mask },
+        shape: { ...base.distill.shape, enabled: on.shape },
+      },
+    };
     const t = performance.now();
     const result = await distillStage(cfg, data, store, runId, stage, {
       onIteration: (m) => {
-        if (m.iteration % 25 === 0) log(`${stage} it ${m.iteration}: loss ${m.loss.toFixed(4)} mask ${(100 * m.utilization).toFixed(1)}% ${(m.ms / 1000).toFixed(2)} s/it`);
+        if (m.iteration % 25 === 0)
+          log(
+            `${stage} it ${m.iteration}: loss ${m.loss.toFixed(4)} mask ${(100 * m.utilization).toFixed(1)}% ${(m.ms / 1000).toFixed(2)} s/it`,
+          );
       },
     });
     const distillSeconds = (performance.now() - t) / 1000;
@@ -63,14 +73,26 @@ async function main(): Promise<void> {
     ablations[stage] = {
       mask: on.mask,
       shape: on.shape,
-      testAccuracy: { mean: evaluation.synthetic.mean, std: evaluation.synthetic.std, runs: evaluation.synthetic.runs.map((r) => r.testAccuracy) },
+      testAccuracy: {
+        mean: evaluation.synthetic.mean,
+        std: evaluation.synthetic.std,
+        runs: evaluation.synthetic.runs.map((r) => r.testAccuracy),
+      },
       learnedLr: result.state.lr,
       distillSeconds,
     };
-    log(`${stage}: ${(100 * evaluation.synthetic.mean).toFixed(2)} ± ${(100 * evaluation.synthetic.std).toFixed(2)}%`);
+    log(
+      `${stage}: ${(100 * evaluation.synthetic.mean).toFixed(2)} ± ${(100 * evaluation.synthetic.std).toFixed(2)}%`,
+    );
   }
   const { dataset } = data;
-  const real = await evaluateRealSubset(dataset.train, base.distill.ipc, { test: dataset.test }, data.model, base.evaluate);
+  const real = await evaluateRealSubset(
+    dataset.train,
+    base.distill.ipc,
+    { test: dataset.test },
+    data.model,
+    base.evaluate,
+  );
   log(`random real IPC1: ${(100 * real.mean).toFixed(2)} ± ${(100 * real.std).toFixed(2)}%`);
   const hoptm = ablations.hoptm as { testAccuracy: { mean: number } };
   const result = {
@@ -83,18 +105,42 @@ async function main(): Promise<void> {
     budget: {
       preset: 'mnist-ipc1',
       config: base,
-      dataset: { train: dataset.manifest.counts.train.total, test: dataset.manifest.counts.test.total, split: dataset.manifest.splitRule },
+      dataset: {
+        train: dataset.manifest.counts.train.total,
+        test: dataset.manifest.counts.test.total,
+        split: dataset.manifest.splitRule,
+      },
       model: data.model,
       expertsSeconds,
       totalSeconds: (performance.now() - t0) / 1000,
     },
-    randomRealIpc1: { mean: real.mean, std: real.std, runs: real.runs.map((r) => r.testAccuracy), lr: real.protocol.lr },
+    randomRealIpc1: {
+      mean: real.mean,
+      std: real.std,
+      runs: real.runs.map((r) => r.testAccuracy),
+      lr: real.protocol.lr,
+    },
     ablations,
     gainOverRandomRealPoints: 100 * (hoptm.testAccuracy.mean - real.mean),
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(args.result, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify({ randomRealIpc1: result.randomRealIpc1.mean, ablations: Object.fromEntries(Object.entries(ablations).map(([k, v]) => [k, (v as { testAccuracy: { mean: number } }).testAccuracy.mean])), gainOverRandomRealPoints: result.gainOverRandomRealPoints }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        randomRealIpc1: result.randomRealIpc1.mean,
+        ablations: Object.fromEntries(
+          Object.entries(ablations).map(([k, v]) => [
+            k,
+            (v as { testAccuracy: { mean: number } }).testAccuracy.mean,
+          ]),
+        ),
+        gainOverRandomRealPoints: result.gainOverRandomRealPoints,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -37,7 +37,8 @@ export function overridesOf(rawArgs: readonly string[]): string[] {
   rawArgs.forEach((arg, i) => {
     if (arg === '--set') {
       const value = rawArgs[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new Error('--set needs a value: --set key.path=value');
+      if (value === undefined || value.startsWith('--'))
+        throw new Error('--set needs a value: --set key.path=value');
       out.push(value);
     } else if (arg.startsWith('--set=')) out.push(arg.slice('--set='.length));
   });

@@ -18,7 +18,10 @@ export const log = (msg: string): void => {
 };
 
 /** Resolves the config, starts the backend once, opens the store and loads the data, logging each choice. */
-export async function createContext(args: { preset: string; out: string; run?: string; backend: string }, rawArgs: readonly string[]): Promise<RunContext> {
+export async function createContext(
+  args: { preset: string; out: string; run?: string; backend: string },
+  rawArgs: readonly string[],
+): Promise<RunContext> {
   const config = resolveConfig(args.preset, overridesOf(rawArgs));
   const backend = await initBackend(parseBackendChoice(args.backend), log);
   const store = await openStore(args.out);
@@ -26,6 +29,8 @@ export async function createContext(args: { preset: string; out: string; run?: s
   log(`run '${runId}' in ${store.location}`);
   const data = await loadRunData(config);
   const m = data.dataset.manifest;
-  log(`data: ${m.name}, ${m.counts.train.total} train / ${m.counts.test.total} test images, input ${m.inputShape.join('x')}, ${m.numClasses} classes`);
+  log(
+    `data: ${m.name}, ${m.counts.train.total} train / ${m.counts.test.total} test images, input ${m.inputShape.join('x')}, ${m.numClasses} classes`,
+  );
   return { config, runId, store, backend, data };
 }

@@ -8,7 +8,8 @@ import { defineCommand, runMain } from 'citty';
 const main = defineCommand({
   meta: {
     name: 'hoptm',
-    description: 'High-Order Progressive Trajectory Matching: distil a dataset into a few synthetic images per class',
+    description:
+      'High-Order Progressive Trajectory Matching: distil a dataset into a few synthetic images per class',
   },
   subCommands: {
     run: () => import('./commands/run.ts').then((m) => m.default),

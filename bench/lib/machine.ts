@@ -5,7 +5,9 @@ import { cpus, totalmem } from 'node:os';
 export function machineInfo(): Record<string, unknown> {
   let gpu: string | null = null;
   try {
-    gpu = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], { encoding: 'utf8' }).trim();
+    gpu = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     gpu = null;
   }
@@ -23,7 +25,9 @@ export function machineInfo(): Record<string, unknown> {
 export function sourceRevision(): { commit: string | null; dirty: boolean } {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !==
+      '';
     return { commit, dirty };
   } catch {
     return { commit: null, dirty: false };
@@ -33,7 +37,13 @@ export function sourceRevision(): { commit: string | null; dirty: boolean } {
 export const hasCudaGpu = (): boolean => machineInfo().gpu !== null;
 
 /** Summary of repeated timings: the first on its own, then mean/min/max of the rest (style.md 11). */
-export function summarise(times: number[]): { first: number; mean: number; min: number; max: number; all: number[] } {
+export function summarise(times: number[]): {
+  first: number;
+  mean: number;
+  min: number;
+  max: number;
+  all: number[];
+} {
   const rest = times.length > 1 ? times.slice(1) : times;
   return {
     first: times[0]!,

@@ -5,11 +5,18 @@ import { progressBar } from '../progress.ts';
 import { evaluateStage } from '../../shared/method/pipeline/evaluate.ts';
 
 export default defineCommand({
-  meta: { name: 'evaluate', description: 'Evaluate a distilled set (fresh networks, learned lr) beside a random real subset' },
+  meta: {
+    name: 'evaluate',
+    description: 'Evaluate a distilled set (fresh networks, learned lr) beside a random real subset',
+  },
   args: {
     ...runArgs,
     stage: { type: 'string', description: 'Stage whose published set to evaluate', default: 'main' },
-    baseline: { type: 'boolean', description: 'Also evaluate a random real subset with the same images per class', default: true },
+    baseline: {
+      type: 'boolean',
+      description: 'Also evaluate a random real subset with the same images per class',
+      default: true,
+    },
   },
   async run({ args, rawArgs }) {
     const ctx = await createContext(args, rawArgs);
@@ -17,7 +24,11 @@ export default defineCommand({
   },
 });
 
-export async function runEvaluate(ctx: Awaited<ReturnType<typeof createContext>>, stage: string, baseline: boolean): Promise<void> {
+export async function runEvaluate(
+  ctx: Awaited<ReturnType<typeof createContext>>,
+  stage: string,
+  baseline: boolean,
+): Promise<void> {
   const { evaluate } = ctx.config;
   const networks = evaluate.runs * (baseline ? 2 : 1);
   const bar = progressBar('evaluate', networks * (evaluate.epochs + 1));
@@ -32,8 +43,12 @@ export async function runEvaluate(ctx: Awaited<ReturnType<typeof createContext>>
     },
   });
   bar.done();
-  const pct = (r: { mean: number; std: number }): string => `${(100 * r.mean).toFixed(2)} ± ${(100 * r.std).toFixed(2)}%`;
-  log(`synthetic (ipc ${ctx.config.distill.ipc}, ${evaluate.runs} networks, learned lr ${result.synthetic.protocol.lr.toPrecision(4)}): ${pct(result.synthetic)} test accuracy`);
-  if (result.randomReal) log(`random real subset (same ipc, lr ${result.randomReal.protocol.lr}): ${pct(result.randomReal)}`);
+  const pct = (r: { mean: number; std: number }): string =>
+    `${(100 * r.mean).toFixed(2)} ± ${(100 * r.std).toFixed(2)}%`;
+  log(
+    `synthetic (ipc ${ctx.config.distill.ipc}, ${evaluate.runs} networks, learned lr ${result.synthetic.protocol.lr.toPrecision(4)}): ${pct(result.synthetic)} test accuracy`,
+  );
+  if (result.randomReal)
+    log(`random real subset (same ipc, lr ${result.randomReal.protocol.lr}): ${pct(result.randomReal)}`);
   log(`evaluation: ${result.key}`);
 }

@@ -6,7 +6,10 @@ import { trainExperts } from '../../shared/method/pipeline/experts.ts';
 import { expertLastEpoch } from '../../shared/method/experts/train-expert.ts';
 
 export default defineCommand({
-  meta: { name: 'experts', description: 'Train the expert trajectories (SGD + GSAM, DSA), resuming any that were interrupted' },
+  meta: {
+    name: 'experts',
+    description: 'Train the expert trajectories (SGD + GSAM, DSA), resuming any that were interrupted',
+  },
   args: runArgs,
   async run({ args, rawArgs }) {
     const ctx = await createContext(args, rawArgs);
@@ -30,5 +33,7 @@ export async function runExperts(ctx: Awaited<ReturnType<typeof createContext>>)
   bar.done();
   const resumed = results.filter((r) => r.resumedFrom !== null).length;
   const skipped = results.filter((r) => r.alreadyComplete).length;
-  log(`experts: ${results.length} complete (${skipped} already done, ${resumed} resumed), epochs 0..${epochs} stored`);
+  log(
+    `experts: ${results.length} complete (${skipped} already done, ${resumed} resumed), epochs 0..${epochs} stored`,
+  );
 }

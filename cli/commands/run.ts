@@ -6,7 +6,10 @@ import { runEvaluate } from './evaluate.ts';
 import { runExperts } from './experts.ts';
 
 export default defineCommand({
-  meta: { name: 'run', description: 'Experts, distillation and evaluation in one go (every step resumes where it stopped)' },
+  meta: {
+    name: 'run',
+    description: 'Experts, distillation and evaluation in one go (every step resumes where it stopped)',
+  },
   args: runArgs,
   async run({ args, rawArgs }) {
     const ctx = await createContext(args, rawArgs);

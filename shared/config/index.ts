@@ -9,7 +9,8 @@ export { ConfigError, validate } from './validate.ts';
 /** Sets `a.b.c` in a plain object from a `a.b.c=value` override; the value is parsed as JSON when it can be. */
 export function applyOverride(input: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new Error(`Override '${assignment}': expected key.path=value, e.g. distill.iterations=100`);
+  if (eq <= 0)
+    throw new Error(`Override '${assignment}': expected key.path=value, e.g. distill.iterations=100`);
   const path = assignment.slice(0, eq).split('.');
   const raw = assignment.slice(eq + 1);
   let value: unknown = raw;
@@ -22,7 +23,8 @@ export function applyOverride(input: Record<string, unknown>, assignment: string
   for (const key of path.slice(0, -1)) {
     const next = node[key];
     if (next === undefined) node[key] = {};
-    else if (typeof next !== 'object' || next === null) throw new Error(`Override '${assignment}': '${key}' is not a section`);
+    else if (typeof next !== 'object' || next === null)
+      throw new Error(`Override '${assignment}': '${key}' is not a section`);
     node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = value;
@@ -32,5 +34,9 @@ export function applyOverride(input: Record<string, unknown>, assignment: string
 export function resolveConfig(preset: string, overrides: string[] = [], base?: RunConfigInput): RunConfig {
   const input = (base ?? presetInput(preset)) as Record<string, unknown>;
   overrides.forEach((o) => applyOverride(input, o));
-  return validate(runConfigSchema, input, overrides.length ? `preset '${preset}' with overrides ${overrides.join(' ')}` : `preset '${preset}'`);
+  return validate(
+    runConfigSchema,
+    input,
+    overrides.length ? `preset '${preset}' with overrides ${overrides.join(' ')}` : `preset '${preset}'`,
+  );
 }

@@ -39,4 +39,5 @@ export type RunConfig = z.infer<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 /** Epochs of each expert that distillation can ever read: start epochs [min, max) plus M. */
-export const sampledExpertEpochs = (cfg: RunConfig): number => cfg.distill.maxStartEpoch - 1 + cfg.distill.expertEpochs;
+export const sampledExpertEpochs = (cfg: RunConfig): number =>
+  cfg.distill.maxStartEpoch - 1 + cfg.distill.expertEpochs;

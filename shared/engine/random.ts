@@ -38,8 +38,13 @@ export function createRng(seedOrState: number | RngState): Rng {
     const sm = splitmix32(seedOrState);
     s = [sm(), sm(), sm(), sm()];
   } else {
-    if (seedOrState.length !== 4 || seedOrState.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw new Error(`createRng: expected a state of four uint32 values, got ${JSON.stringify(seedOrState)}`);
+    if (
+      seedOrState.length !== 4 ||
+      seedOrState.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    ) {
+      throw new Error(
+        `createRng: expected a state of four uint32 values, got ${JSON.stringify(seedOrState)}`,
+      );
     }
     s = [...seedOrState];
   }

@@ -4,7 +4,8 @@ import { permutation, type Rng } from '../engine/random.ts';
  * One epoch of shuffled minibatch index lists (DataLoader(shuffle=True) with the last partial batch kept).
  */
 export function epochBatches(n: number, batchSize: number, rng: Rng): number[][] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`epochBatches: expected a positive batch size, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`epochBatches: expected a positive batch size, got ${batchSize}`);
   const order = permutation(n, rng);
   const batches: number[][] = [];
   for (let i = 0; i < n; i += batchSize) batches.push(order.slice(i, i + batchSize));

@@ -9,33 +9,63 @@ describe('run configuration', () => {
 
   it('PathMNIST IPC1000 matches the reference yaml (method.md G.1)', () => {
     const { distill } = resolveConfig('pathmnist-ipc1000');
-    expect(distill).toMatchObject({ ipc: 1000, synSteps: 100, minStartEpoch: 40, maxStartEpoch: 60, lrLr: 1e-5, batchSyn: 100 });
-    expect(distill.mask).toMatchObject({ baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 500, enabled: true });
+    expect(distill).toMatchObject({
+      ipc: 1000,
+      synSteps: 100,
+      minStartEpoch: 40,
+      maxStartEpoch: 60,
+      lrLr: 1e-5,
+      batchSyn: 100,
+    });
+    expect(distill.mask).toMatchObject({
+      baseThreshold: 5e-8,
+      growingFactor: 1.5,
+      growEvery: 500,
+      enabled: true,
+    });
   });
 
   it('COVID IPC50 matches the reference yaml', () => {
     const cfg = resolveConfig('covid-ipc50');
     expect(cfg.model).toEqual({ width: 128, depth: 5 });
-    expect(cfg.distill).toMatchObject({ expertEpochs: 3, maxStartEpoch: 20, lrImg: 100, lrTeacher: 0.001, batchSyn: 20, mask: { growingFactor: 1.6, baseThreshold: 1e-10 }, shape: { lambda: 1 } });
+    expect(cfg.distill).toMatchObject({
+      expertEpochs: 3,
+      maxStartEpoch: 20,
+      lrImg: 100,
+      lrTeacher: 0.001,
+      batchSyn: 20,
+      mask: { growingFactor: 1.6, baseThreshold: 1e-10 },
+      shape: { lambda: 1 },
+    });
   });
 
   it('applies key.path=value overrides with JSON values', () => {
-    const cfg = resolveConfig('mnist-ci', ['distill.iterations=7', 'distill.shape.enabled=false', 'model.width=8']);
+    const cfg = resolveConfig('mnist-ci', [
+      'distill.iterations=7',
+      'distill.shape.enabled=false',
+      'model.width=8',
+    ]);
     expect(cfg.distill.iterations).toBe(7);
     expect(cfg.distill.shape.enabled).toBe(false);
     expect(cfg.model.width).toBe(8);
   });
 
   it('throws naming the schema, the source and every offending field', () => {
-    expect(() => resolveConfig('mnist-ci', ['distill.ipcc=3', 'distill.lrImg=-1'])).toThrow(/Invalid HoP-TM run configuration in preset 'mnist-ci' with overrides[\s\S]*ipcc[\s\S]*lrImg/);
+    expect(() => resolveConfig('mnist-ci', ['distill.ipcc=3', 'distill.lrImg=-1'])).toThrow(
+      /Invalid HoP-TM run configuration in preset 'mnist-ci' with overrides[\s\S]*ipcc[\s\S]*lrImg/,
+    );
   });
 
   it('throws when distillation would sample epochs the experts never trained', () => {
-    expect(() => resolveConfig('pathmnist-ipc10', ['experts.epochs=3'])).toThrow(/can sample expert epoch 5 .* but experts train only 3 epochs/);
+    expect(() => resolveConfig('pathmnist-ipc10', ['experts.epochs=3'])).toThrow(
+      /can sample expert epoch 5 .* but experts train only 3 epochs/,
+    );
   });
 
   it('throws when the start-epoch window is empty', () => {
-    expect(() => resolveConfig('pathmnist-ipc10', ['distill.minStartEpoch=4'])).toThrow(/minStartEpoch \(4\) must be below the exclusive maxStartEpoch \(4\)/);
+    expect(() => resolveConfig('pathmnist-ipc10', ['distill.minStartEpoch=4'])).toThrow(
+      /minStartEpoch \(4\) must be below the exclusive maxStartEpoch \(4\)/,
+    );
   });
 
   it('throws naming the available presets for an unknown one', () => {

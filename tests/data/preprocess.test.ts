@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makePreprocessor, preprocessImage, preprocessSpec } from '../../shared/data/preprocess.ts';
-import {
-  COVID_PRESET,
-  MNIST_PRESET,
-  PATHMNIST_PRESET,
-  normalisationFor,
-} from '../../shared/data/presets.ts';
+import { COVID_PRESET, MNIST_PRESET, PATHMNIST_PRESET, normalisationFor } from '../../shared/data/presets.ts';
 import { loadResizeFixtures, maxAbsDiff } from './helpers/fixtures.ts';
 
 const TOL = 1e-5;

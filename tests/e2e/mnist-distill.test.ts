@@ -24,11 +24,20 @@ describe('HoP-TM end to end on real MNIST (mnist-ci preset, wasm)', () => {
     data = await loadRunData(cfg);
   });
 
-  const accuracyOf = async (s: Pick<DistillState, 'images' | 'imageShape' | 'labels' | 'lr'>): Promise<number> => {
+  const accuracyOf = async (
+    s: Pick<DistillState, 'images' | 'imageShape' | 'labels' | 'lr'>,
+  ): Promise<number> => {
     const images = tf.tensor4d(s.images, s.imageShape) as Tensor4D;
     const labels = tf.tensor1d(s.labels, 'int32') as Tensor1D;
     try {
-      return (await evaluateSynthetic({ images, labels, lr: s.lr }, { test: data.dataset.test }, data.model, cfg.evaluate)).mean;
+      return (
+        await evaluateSynthetic(
+          { images, labels, lr: s.lr },
+          { test: data.dataset.test },
+          data.model,
+          cfg.evaluate,
+        )
+      ).mean;
     } finally {
       tf.dispose([images, labels]);
     }
@@ -54,7 +63,9 @@ describe('HoP-TM end to end on real MNIST (mnist-ci preset, wasm)', () => {
     });
     const before = await accuracyOf(initial);
     const after = await accuracyOf(state);
-    console.info(`mnist-ci: initial images ${(100 * before).toFixed(1)}%, distilled ${(100 * after).toFixed(1)}%`);
+    console.info(
+      `mnist-ci: initial images ${(100 * before).toFixed(1)}%, distilled ${(100 * after).toFixed(1)}%`,
+    );
     expect(after).toBeGreaterThan(before);
   });
 });

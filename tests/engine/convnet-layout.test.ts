@@ -8,7 +8,16 @@ describe('ConvNet flat layout (method.md section C)', () => {
     const layout = convNetLayout({ channels: 3, width: 128, depth: 3, imageSize: 32, numClasses: 9 });
     expect(layout.size).toBe(317_961);
     const offsets = Object.fromEntries(layout.specs.map((s) => [s.name, s.offset]));
-    expect(offsets).toMatchObject({ 'conv0.weight': 0, 'conv0.bias': 3456, 'norm0.weight': 3584, 'norm0.bias': 3712, 'conv1.weight': 3840, 'conv2.weight': 151680, 'fc.weight': 299520, 'fc.bias': 317952 });
+    expect(offsets).toMatchObject({
+      'conv0.weight': 0,
+      'conv0.bias': 3456,
+      'norm0.weight': 3584,
+      'norm0.bias': 3712,
+      'conv1.weight': 3840,
+      'conv2.weight': 151680,
+      'fc.weight': 299520,
+      'fc.bias': 317952,
+    });
     expect(layout.specs.find((s) => s.name === 'fc.weight')!.shape).toEqual([9, 2048]);
   });
 
@@ -17,7 +26,13 @@ describe('ConvNet flat layout (method.md section C)', () => {
     expect(layout.size).toBe(599_812);
     expect(layout.featureSize).toBe(3);
     const offsets = Object.fromEntries(layout.specs.map((s) => [s.name, s.offset]));
-    expect(offsets).toMatchObject({ 'conv3.weight': 299520, 'conv4.weight': 447360, 'norm4.bias': 595072, 'fc.weight': 595200, 'fc.bias': 599808 });
+    expect(offsets).toMatchObject({
+      'conv3.weight': 299520,
+      'conv4.weight': 447360,
+      'norm4.bias': 595072,
+      'fc.weight': 595200,
+      'fc.bias': 599808,
+    });
   });
 
   it('split and join are inverse', () => {
@@ -39,12 +54,18 @@ describe('ConvNet flat layout (method.md section C)', () => {
   });
 
   it('throws when the config is not positive integers or the image is too small for the depth', () => {
-    expect(() => convNetLayout({ channels: 3, width: 0, depth: 3, imageSize: 32, numClasses: 9 })).toThrow(/width=0/);
-    expect(() => convNetLayout({ channels: 3, width: 8, depth: 6, imageSize: 32, numClasses: 9 })).toThrow(/too small for depth 6/);
+    expect(() => convNetLayout({ channels: 3, width: 0, depth: 3, imageSize: 32, numClasses: 9 })).toThrow(
+      /width=0/,
+    );
+    expect(() => convNetLayout({ channels: 3, width: 8, depth: 6, imageSize: 32, numClasses: 9 })).toThrow(
+      /too small for depth 6/,
+    );
   });
 
   it('throws when a flat vector has the wrong length, naming both sizes', () => {
     const layout = convNetLayout({ channels: 1, width: 2, depth: 1, imageSize: 4, numClasses: 2 });
-    expect(() => splitFlat(new Float32Array(3), layout)).toThrow(`expected a flat vector of ${layout.size} parameters, got 3`);
+    expect(() => splitFlat(new Float32Array(3), layout)).toThrow(
+      `expected a flat vector of ${layout.size} parameters, got 3`,
+    );
   });
 });

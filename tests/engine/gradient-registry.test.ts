@@ -6,13 +6,17 @@ import { CPU_KERNELS } from '../../shared/engine/kernels/cpu/register.ts';
 // tfjs's registries replace entries silently; importing anything from @tensorflow/* after our registration
 // could put the stock (second-order-wrong) gradients back. This pins that ours are the ones in force.
 describe('engine registrations in force', () => {
-  it.each(ENGINE_GRADIENTS.map((g) => [g.kernelName, g] as const))('gradient of %s is ours', (name, config) => {
-    expect(tf.getGradient(name)).toBe(config);
-  });
+  it.each(ENGINE_GRADIENTS.map((g) => [g.kernelName, g] as const))(
+    'gradient of %s is ours',
+    (name, config) => {
+      expect(tf.getGradient(name)).toBe(config);
+    },
+  );
 
   it('covers the kernels platform.md section 1 names', () => {
     const names = ENGINE_GRADIENTS.map((g) => g.kernelName);
-    for (const k of [tf.Conv2DBackpropFilter, tf.AvgPoolGrad, tf.Exp, tf.Equal, tf.Greater, tf.LogicalNot]) expect(names).toContain(k);
+    for (const k of [tf.Conv2DBackpropFilter, tf.AvgPoolGrad, tf.Exp, tf.Equal, tf.Greater, tf.LogicalNot])
+      expect(names).toContain(k);
   });
 
   it.each(CPU_KERNELS.map((k) => [k.kernelName, k] as const))('cpu kernel %s is ours', (name, config) => {

@@ -9,29 +9,51 @@ describe('meta-gradient: bad input fails with a clear error', () => {
 
   it('throws when the images are not NHWC of the configured size', async () => {
     const images = tf.zeros([6, 3, 8, 8]) as tf.Tensor4D;
-    await expect(metaGradient({ ...problem, images }, terms)).rejects.toThrow('expected images [n, 8, 8, 3] (NHWC), got [6,3,8,8]');
+    await expect(metaGradient({ ...problem, images }, terms)).rejects.toThrow(
+      'expected images [n, 8, 8, 3] (NHWC), got [6,3,8,8]',
+    );
   });
 
   it('throws when images contain NaN or Inf', async () => {
     const data = problem.images.dataSync().slice();
     data[5] = Number.NaN;
-    await expect(metaGradient({ ...problem, images: tf.tensor4d(data, problem.images.shape) }, terms)).rejects.toThrow('images contain NaN or Inf');
+    await expect(
+      metaGradient({ ...problem, images: tf.tensor4d(data, problem.images.shape) }, terms),
+    ).rejects.toThrow('images contain NaN or Inf');
     data[5] = Number.POSITIVE_INFINITY;
-    await expect(metaGradient({ ...problem, images: tf.tensor4d(data, problem.images.shape) }, terms)).rejects.toThrow('images contain NaN or Inf');
+    await expect(
+      metaGradient({ ...problem, images: tf.tensor4d(data, problem.images.shape) }, terms),
+    ).rejects.toThrow('images contain NaN or Inf');
   });
 
   it('throws when the lr is NaN or infinite', async () => {
-    await expect(metaGradient({ ...problem, lr: Number.NaN }, terms)).rejects.toThrow('expected a finite lr, got NaN');
-    await expect(metaGradient({ ...problem, lr: Infinity }, terms)).rejects.toThrow('expected a finite lr, got Infinity');
+    await expect(metaGradient({ ...problem, lr: Number.NaN }, terms)).rejects.toThrow(
+      'expected a finite lr, got NaN',
+    );
+    await expect(metaGradient({ ...problem, lr: Infinity }, terms)).rejects.toThrow(
+      'expected a finite lr, got Infinity',
+    );
   });
 
   it('throws when labels, indices, expert points or the mask do not match', async () => {
-    await expect(metaGradient({ ...problem, labels: tf.tensor1d([0, 1], 'int32') }, terms)).rejects.toThrow('expected 6 labels (one per image), got shape [2]');
-    await expect(metaGradient({ ...problem, labels: tf.tensor1d([0, 1, 2, 3, 0, 1], 'int32') }, terms)).rejects.toThrow('expected labels in [0, 3), got 3 at index 3');
-    await expect(metaGradient({ ...problem, steps: [{ indices: [0, 9], draw: { family: 'none' } }] }, terms)).rejects.toThrow('step 0 expected non-empty image indices in [0, 6)');
-    await expect(metaGradient({ ...problem, expert: { ...problem.expert, mid: tf.zeros([3]) as tf.Tensor1D } }, terms)).rejects.toThrow(/expert mid to be a flat vector of \d+ parameters, got \[3\]/);
-    await expect(metaGradient(problem, { ...terms, mask: tf.ones([2]) as tf.Tensor1D })).rejects.toThrow(/expected a mask of length \d+, got \[2\]/);
-    await expect(metaGradient({ ...problem, steps: [] }, terms)).rejects.toThrow('expected at least one unrolled step, got 0');
+    await expect(metaGradient({ ...problem, labels: tf.tensor1d([0, 1], 'int32') }, terms)).rejects.toThrow(
+      'expected 6 labels (one per image), got shape [2]',
+    );
+    await expect(
+      metaGradient({ ...problem, labels: tf.tensor1d([0, 1, 2, 3, 0, 1], 'int32') }, terms),
+    ).rejects.toThrow('expected labels in [0, 3), got 3 at index 3');
+    await expect(
+      metaGradient({ ...problem, steps: [{ indices: [0, 9], draw: { family: 'none' } }] }, terms),
+    ).rejects.toThrow('step 0 expected non-empty image indices in [0, 6)');
+    await expect(
+      metaGradient({ ...problem, expert: { ...problem.expert, mid: tf.zeros([3]) as tf.Tensor1D } }, terms),
+    ).rejects.toThrow(/expert mid to be a flat vector of \d+ parameters, got \[3\]/);
+    await expect(metaGradient(problem, { ...terms, mask: tf.ones([2]) as tf.Tensor1D })).rejects.toThrow(
+      /expected a mask of length \d+, got \[2\]/,
+    );
+    await expect(metaGradient({ ...problem, steps: [] }, terms)).rejects.toThrow(
+      'expected at least one unrolled step, got 0',
+    );
   });
 
   it('defines an empty mask as zero parameter loss instead of the reference 0/0 NaN', async () => {

@@ -10,7 +10,9 @@ describe('seeded randomness', () => {
     const rest = Array.from({ length: 5 }, a.next);
     const b = createRng(saved);
     expect(Array.from({ length: 5 }, b.next)).toEqual(rest);
-    expect(Array.from({ length: 3 }, createRng(42).next)).not.toEqual(Array.from({ length: 3 }, createRng(43).next));
+    expect(Array.from({ length: 3 }, createRng(42).next)).not.toEqual(
+      Array.from({ length: 3 }, createRng(43).next),
+    );
   });
 
   it('draws uniform values in [0,1) and integers in the inclusive range', () => {
@@ -42,8 +44,10 @@ describe('DSA draws (method.md section D)', () => {
       const d = sampleAugDraw(rng, 4, 32, 32);
       seen.add(d.family);
       validateAugDraw(d, 4);
-      if (d.family === 'crop') expect([...d.tx, ...d.ty].every((v) => Number.isInteger(v) && v >= -4 && v <= 4)).toBe(true);
-      if (d.family === 'cutout') expect([...d.ox, ...d.oy].every((v) => Number.isInteger(v) && v >= 0 && v <= 32)).toBe(true);
+      if (d.family === 'crop')
+        expect([...d.tx, ...d.ty].every((v) => Number.isInteger(v) && v >= -4 && v <= 4)).toBe(true);
+      if (d.family === 'cutout')
+        expect([...d.ox, ...d.oy].every((v) => Number.isInteger(v) && v >= 0 && v <= 32)).toBe(true);
       if (d.family === 'scale') expect([...d.sx, ...d.sy].every((v) => v >= 1 / 1.2 && v < 1.2)).toBe(true);
       if (d.family === 'rotate') expect(d.angle.every((v) => Math.abs(v) < (15 * Math.PI) / 180)).toBe(true);
     }
@@ -51,6 +55,8 @@ describe('DSA draws (method.md section D)', () => {
   });
 
   it('throws when a replayed draw does not fit the batch', () => {
-    expect(() => validateAugDraw({ family: 'flip', flip: [true] }, 3)).toThrow("DSA flip: expected 'flip' to have one entry per image (3), got 1");
+    expect(() => validateAugDraw({ family: 'flip', flip: [true] }, 3)).toThrow(
+      "DSA flip: expected 'flip' to have one entry per image (3), got 1",
+    );
   });
 });

@@ -4,7 +4,11 @@ import { expect } from 'vitest';
  * Scale-relative closeness: max |a - e| <= rel * max(|e|, floor). Element-wise relative error is
  * meaningless for entries near zero, so the tolerance is relative to the largest expected magnitude.
  */
-export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-12): number {
+export function maxRelativeError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  floor = 1e-12,
+): number {
   if (actual.length !== expected.length) {
     throw new Error(`length mismatch: actual ${actual.length}, expected ${expected.length}`);
   }
@@ -20,7 +24,12 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   return diff / scale;
 }
 
-export function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, rel: number, what = 'value'): void {
+export function expectClose(
+  actual: ArrayLike<number> | number,
+  expected: ArrayLike<number> | number,
+  rel: number,
+  what = 'value',
+): void {
   const a = typeof actual === 'number' ? [actual] : actual;
   const e = typeof expected === 'number' ? [expected] : expected;
   const err = maxRelativeError(a, e);

@@ -16,10 +16,18 @@ export interface SecondOrderCheck {
 }
 
 /** Reads tensors built inside a tidy (WebGPU in Node can only read back asynchronously), then frees them. */
-async function readAndDispose(analytic: Tensor, plus: Tensor, minus: Tensor, eps: number): Promise<SecondOrderCheck> {
+async function readAndDispose(
+  analytic: Tensor,
+  plus: Tensor,
+  minus: Tensor,
+  eps: number,
+): Promise<SecondOrderCheck> {
   try {
     const [a, p, m] = await Promise.all([analytic.data(), plus.data(), minus.data()]);
-    return { analytic: Float32Array.from(a), numeric: Float32Array.from(p, (v, i) => (v - m[i]!) / (2 * eps)) };
+    return {
+      analytic: Float32Array.from(a),
+      numeric: Float32Array.from(p, (v, i) => (v - m[i]!) / (2 * eps)),
+    };
   } finally {
     tf.dispose([analytic, plus, minus]);
   }
@@ -30,7 +38,13 @@ async function readAndDispose(analytic: Tensor, plus: Tensor, minus: Tensor, eps
  * differences of its first gradient along the same direction. The first gradient being right says nothing
  * about the second.
  */
-export function hessianVectorCheck(f: (x: Tensor) => Scalar, x: Float32Array, shape: number[], seed = 7, eps = 1e-2): Promise<SecondOrderCheck> {
+export function hessianVectorCheck(
+  f: (x: Tensor) => Scalar,
+  x: Float32Array,
+  shape: number[],
+  seed = 7,
+  eps = 1e-2,
+): Promise<SecondOrderCheck> {
   const [analytic, plus, minus] = tf.tidy(() => {
     const v = tf.tensor(randomValues(x.length, seed), shape);
     const grad = tf.grad(f);
@@ -58,7 +72,8 @@ export function mixedCheck(
     const v = tf.tensor(randomValues(x.length, seed), xShape);
     const x0 = tf.tensor(x, xShape);
     const y0 = tf.tensor(y, yShape);
-    const s = (xx: Tensor, yy: Tensor): Scalar => tf.sum(tf.mul(tf.grad((t: Tensor) => f(t, yy))(xx), v)) as Scalar;
+    const s = (xx: Tensor, yy: Tensor): Scalar =>
+      tf.sum(tf.mul(tf.grad((t: Tensor) => f(t, yy))(xx), v)) as Scalar;
     const gradY = (xx: Tensor): Tensor => tf.grad((t: Tensor) => f(xx, t))(y0);
     return [tf.grads(s)([x0, y0])[1]!, gradY(tf.add(x0, tf.mul(v, eps))), gradY(tf.sub(x0, tf.mul(v, eps)))];
   });

@@ -6,7 +6,13 @@ import { createRng } from '../../shared/engine/random.ts';
 import type { MatchingProblem, MatchingTerms } from '../../shared/method/matching/problem.ts';
 
 /** A small, fully specified matching problem (random expert points near a PyTorch-style init). */
-export function smallProblem(opts: { steps: number; seed?: number; cfg?: ConvNetConfig; perClass?: number; batch?: number }): {
+export function smallProblem(opts: {
+  steps: number;
+  seed?: number;
+  cfg?: ConvNetConfig;
+  perClass?: number;
+  batch?: number;
+}): {
   problem: MatchingProblem;
   terms: MatchingTerms;
 } {
@@ -28,12 +34,21 @@ export function smallProblem(opts: { steps: number; seed?: number; cfg?: ConvNet
     problem: {
       cfg,
       expert: { start: tf.tensor1d(start), mid: tf.tensor1d(mid), target: tf.tensor1d(target) },
-      images: tf.tensor4d(Float32Array.from({ length: n * s * s * cfg.channels }, () => 2 * rng.next() - 1), [n, s, s, cfg.channels]),
-      labels: tf.tensor1d(Array.from({ length: n }, (_, i) => Math.floor(i / perClass)), 'int32'),
+      images: tf.tensor4d(
+        Float32Array.from({ length: n * s * s * cfg.channels }, () => 2 * rng.next() - 1),
+        [n, s, s, cfg.channels],
+      ),
+      labels: tf.tensor1d(
+        Array.from({ length: n }, (_, i) => Math.floor(i / perClass)),
+        'int32',
+      ),
       lr: 0.05,
       steps,
     },
-    terms: { mask: tf.tensor1d(Float32Array.from({ length: P }, () => (rng.next() < 0.5 ? 1 : 0))), lambda: 0.5 },
+    terms: {
+      mask: tf.tensor1d(Float32Array.from({ length: P }, () => (rng.next() < 0.5 ? 1 : 0))),
+      lambda: 0.5,
+    },
   };
 }
 

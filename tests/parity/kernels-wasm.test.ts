@@ -49,14 +49,12 @@ const weighted = (y: Tensor, seed: number): Scalar =>
   tf.sum(tf.mul(y, tf.tensor(randomValues(y.size, seed), y.shape))) as Scalar;
 
 function backpropFilter(x: Tensor4D, dy: Tensor4D, filterShape: Shape4, strides: number, pad: Pad): Tensor4D {
-  return tf
-    .engine()
-    .runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
-      strides,
-      pad,
-      dataFormat: 'NHWC',
-      filterShape,
-    } as never) as Tensor4D;
+  return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
+    strides,
+    pad,
+    dataFormat: 'NHWC',
+    filterShape,
+  } as never) as Tensor4D;
 }
 
 function wasmDataIds(): number {
@@ -232,14 +230,12 @@ function backpropInput(
   strides: number,
   pad: Pad,
 ): Tensor4D {
-  return tf
-    .engine()
-    .runKernel(tf.Conv2DBackpropInput, { dy, filter }, {
-      strides,
-      pad,
-      dataFormat: 'NHWC',
-      inputShape,
-    } as never) as Tensor4D;
+  return tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, {
+    strides,
+    pad,
+    dataFormat: 'NHWC',
+    inputShape,
+  } as never) as Tensor4D;
 }
 
 describe('Conv2DBackpropInput on wasm (ours: stride 1 as a flipped forward conv; else the stock kernel) vs cpu', () => {

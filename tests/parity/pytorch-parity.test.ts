@@ -44,10 +44,18 @@ interface MetaCase {
   mask: FixtureArray;
   lamb: number;
   shape: boolean;
-  expected: { paramLoss: number; shapeLoss: number; loss: number; gradImages: FixtureArray; gradLr: number; finalParams: FixtureArray };
+  expected: {
+    paramLoss: number;
+    shapeLoss: number;
+    loss: number;
+    gradImages: FixtureArray;
+    gradLr: number;
+    finalParams: FixtureArray;
+  };
 }
 
-const tensor4d = (a: FixtureArray): Tensor4D => tf.tensor4d(f32(a), a.shape as [number, number, number, number]);
+const tensor4d = (a: FixtureArray): Tensor4D =>
+  tf.tensor4d(f32(a), a.shape as [number, number, number, number]);
 const labelsOf = (a: FixtureArray): Tensor1D => tf.tensor1d(a.data, 'int32');
 
 const networkCases = loadFixture<NetworkCase[]>('network.json');
@@ -61,7 +69,8 @@ forEachBackend('PyTorch float64 parity', () => {
         const params = tf.tensor1d(f32(c.params));
         const images = tensor4d(c.images);
         const labels = labelsOf(c.labels);
-        const lossOf = (p: tf.Tensor): tf.Scalar => crossEntropy(convNetForward(p as Tensor1D, images, c.cfg) as Tensor2D, labels);
+        const lossOf = (p: tf.Tensor): tf.Scalar =>
+          crossEntropy(convNetForward(p as Tensor1D, images, c.cfg) as Tensor2D, labels);
         return [convNetForward(params, images, c.cfg), lossOf(params), tf.grad(lossOf)(params)];
       });
       expectClose(await logits.data(), c.logits.data, TOLERANCE, 'logits');
@@ -76,7 +85,10 @@ forEachBackend('PyTorch float64 parity', () => {
       const [y, dx] = tf.tidy(() => {
         const x = tensor4d(c.images);
         const dy = tensor4d(c.dy);
-        return [applyAugDraw(x, c.draw), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyAugDraw(t as Tensor4D, c.draw), dy)) as tf.Scalar)(x)];
+        return [
+          applyAugDraw(x, c.draw),
+          tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyAugDraw(t as Tensor4D, c.draw), dy)) as tf.Scalar)(x),
+        ];
       });
       expectClose(await y.data(), c.y.data, TOLERANCE, 'output');
       expectClose(await dx.data(), c.dx.data, TOLERANCE, 'input gradient');
@@ -88,7 +100,11 @@ forEachBackend('PyTorch float64 parity', () => {
     it(`meta-gradient: ${c.name} (N=${c.steps.length}, families ${[...new Set(c.steps.map((s) => s.draw.family))].join('/')})`, async () => {
       const problem = {
         cfg: c.cfg,
-        expert: { start: tf.tensor1d(f32(c.params.start)), mid: tf.tensor1d(f32(c.params.mid)), target: tf.tensor1d(f32(c.params.target)) },
+        expert: {
+          start: tf.tensor1d(f32(c.params.start)),
+          mid: tf.tensor1d(f32(c.params.mid)),
+          target: tf.tensor1d(f32(c.params.target)),
+        },
         images: tensor4d(c.images),
         labels: labelsOf(c.labels),
         lr: c.lr,

@@ -13,65 +13,121 @@ import { shapeLoss } from '../../shared/method/matching/shape-loss.ts';
 import { paramMatchingLoss } from '../../shared/method/matching/param-loss.ts';
 import { forEachBackend } from '../helpers/backends.ts';
 import { expectClose } from '../helpers/compare.ts';
-import { hessianVectorCheck, mixedCheck, randomValues, type SecondOrderCheck } from '../helpers/finite-differences.ts';
+import {
+  hessianVectorCheck,
+  mixedCheck,
+  randomValues,
+  type SecondOrderCheck,
+} from '../helpers/finite-differences.ts';
 
 // Every op on the meta-gradient's path: nested tfjs gradients against central finite differences of the
 // first gradient (float32, eps 1e-2, so the tolerance allows the O(eps^2) truncation and rounding).
 const TOLERANCE = 2e-2;
 
-const weighted = (y: Tensor, seed: number): Scalar => tf.sum(tf.mul(y, tf.tensor(randomValues(y.size, seed), y.shape))) as Scalar;
+const weighted = (y: Tensor, seed: number): Scalar =>
+  tf.sum(tf.mul(y, tf.tensor(randomValues(y.size, seed), y.shape))) as Scalar;
 const weightedSquare = (y: Tensor, seed: number): Scalar => weighted(tf.square(y), seed);
 const expectAgreement = ({ analytic, numeric }: SecondOrderCheck, what: string): void => {
   // Guard against a vacuous pass: a zero second derivative would match zero finite differences.
-  if (numeric.every((v) => Math.abs(v) < 1e-6)) throw new Error(`${what}: the finite differences are all ~0; the case tests nothing`);
+  if (numeric.every((v) => Math.abs(v) < 1e-6))
+    throw new Error(`${what}: the finite differences are all ~0; the case tests nothing`);
   expectClose(analytic, numeric, TOLERANCE, what);
 };
 
-const filter = (shape: [number, number, number, number], seed: number): Tensor4D => tf.tensor4d(randomValues(shape.reduce((a, b) => a * b), seed, 0.5), shape);
+const filter = (shape: [number, number, number, number], seed: number): Tensor4D =>
+  tf.tensor4d(
+    randomValues(
+      shape.reduce((a, b) => a * b),
+      seed,
+      0.5,
+    ),
+    shape,
+  );
 
 forEachBackend('second-order gradients vs finite differences', () => {
   it('conv2d wrt x: x=[2,5,5,3] f=[3,3,3,4] s=1 p=same', async () => {
     const w = filter([3, 3, 3, 4], 1);
-    expectAgreement(await hessianVectorCheck((x) => weightedSquare(tf.conv2d(x as Tensor4D, w, 1, 'same'), 2), randomValues(150, 3), [2, 5, 5, 3]), 'conv2d x');
+    expectAgreement(
+      await hessianVectorCheck(
+        (x) => weightedSquare(tf.conv2d(x as Tensor4D, w, 1, 'same'), 2),
+        randomValues(150, 3),
+        [2, 5, 5, 3],
+      ),
+      'conv2d x',
+    );
   });
 
   it('conv2d wrt filter: x=[2,5,5,3] f=[3,3,3,4] s=1 p=same', async () => {
     const x = tf.tensor4d(randomValues(150, 4), [2, 5, 5, 3]);
-    expectAgreement(await hessianVectorCheck((w) => weightedSquare(tf.conv2d(x, w as Tensor4D, 1, 'same'), 5), randomValues(108, 6, 0.5), [3, 3, 3, 4]), 'conv2d filter');
+    expectAgreement(
+      await hessianVectorCheck(
+        (w) => weightedSquare(tf.conv2d(x, w as Tensor4D, 1, 'same'), 5),
+        randomValues(108, 6, 0.5),
+        [3, 3, 3, 4],
+      ),
+      'conv2d filter',
+    );
   });
 
   it('conv2d mixed filter/x (Conv2DBackpropFilter gradient): x=[2,6,6,2] f=[3,3,2,3]', async () => {
     const check = await mixedCheck(
       (w, x) => weightedSquare(tf.conv2d(x as Tensor4D, w as Tensor4D, 1, 'same'), 7),
-      randomValues(54, 8, 0.5), [3, 3, 2, 3], randomValues(144, 9), [2, 6, 6, 2],
+      randomValues(54, 8, 0.5),
+      [3, 3, 2, 3],
+      randomValues(144, 9),
+      [2, 6, 6, 2],
     );
     expectAgreement(check, 'conv2d mixed');
   });
 
   it('avgPool 2x2 s2 valid (AvgPoolGrad gradient): x=[2,5,5,3] (odd size, floor)', async () => {
-    expectAgreement(await hessianVectorCheck((x) => weightedSquare(tf.avgPool(x as Tensor4D, 2, 2, 'valid'), 10), randomValues(150, 11), [2, 5, 5, 3]), 'avgPool');
+    expectAgreement(
+      await hessianVectorCheck(
+        (x) => weightedSquare(tf.avgPool(x as Tensor4D, 2, 2, 'valid'), 10),
+        randomValues(150, 11),
+        [2, 5, 5, 3],
+      ),
+      'avgPool',
+    );
   });
 
   it('relu: x=[40]', async () => {
-    expectAgreement(await hessianVectorCheck((x) => weightedSquare(tf.relu(x), 12), randomValues(40, 13), [40]), 'relu');
+    expectAgreement(
+      await hessianVectorCheck((x) => weightedSquare(tf.relu(x), 12), randomValues(40, 13), [40]),
+      'relu',
+    );
   });
 
   it('exp (input-saving gradient): x=[30]', async () => {
-    expectAgreement(await hessianVectorCheck((x) => weighted(tf.exp(x), 14), randomValues(30, 15), [30]), 'exp');
+    expectAgreement(
+      await hessianVectorCheck((x) => weighted(tf.exp(x), 14), randomValues(30, 15), [30]),
+      'exp',
+    );
   });
 
   it('matMul mixed: a=[4,5] b=[5,3]', async () => {
-    const check = await mixedCheck((a, b) => weightedSquare(tf.matMul(a as Tensor2D, b as Tensor2D), 16), randomValues(20, 17), [4, 5], randomValues(15, 18), [5, 3]);
+    const check = await mixedCheck(
+      (a, b) => weightedSquare(tf.matMul(a as Tensor2D, b as Tensor2D), 16),
+      randomValues(20, 17),
+      [4, 5],
+      randomValues(15, 18),
+      [5, 3],
+    );
     expectAgreement(check, 'matMul');
   });
 
   it('cross-entropy from primitives wrt logits: z=[5,4]', async () => {
     const labels = tf.tensor1d([0, 3, 1, 1, 2], 'int32');
-    expectAgreement(await hessianVectorCheck((z) => crossEntropy(z as Tensor2D, labels), randomValues(20, 19, 3), [5, 4]), 'cross-entropy');
+    expectAgreement(
+      await hessianVectorCheck((z) => crossEntropy(z as Tensor2D, labels), randomValues(20, 19, 3), [5, 4]),
+      'cross-entropy',
+    );
   });
 
   it('stopGradient has zero gradient at every order: x=[6]', async () => {
-    const g = tf.grad((x: Tensor) => tf.sum(tf.mul(stopGradient(x), x)) as Scalar)(tf.tensor1d(randomValues(6, 20)));
+    const g = tf.grad((x: Tensor) => tf.sum(tf.mul(stopGradient(x), x)) as Scalar)(
+      tf.tensor1d(randomValues(6, 20)),
+    );
     expectClose(await g.data(), randomValues(6, 20), 1e-6, 'd/dx <stop(x), x> = stop(x)');
     g.dispose();
   });
@@ -79,7 +135,14 @@ forEachBackend('second-order gradients vs finite differences', () => {
   for (const family of DSA_FAMILIES) {
     it(`DSA ${family}: x=[3,7,7,2]`, async () => {
       const draw = sampleAugDraw(createRng(21), 3, 7, 7, [family]);
-      expectAgreement(await hessianVectorCheck((x) => weightedSquare(applyAugDraw(x as Tensor4D, draw), 22), randomValues(294, 23), [3, 7, 7, 2]), `DSA ${family}`);
+      expectAgreement(
+        await hessianVectorCheck(
+          (x) => weightedSquare(applyAugDraw(x as Tensor4D, draw), 22),
+          randomValues(294, 23),
+          [3, 7, 7, 2],
+        ),
+        `DSA ${family}`,
+      );
     });
   }
 
@@ -93,7 +156,16 @@ forEachBackend('second-order gradients vs finite differences', () => {
   it(`ConvNet + CE wrt params (instance norm, relu, pool, linear): w=3 d=2 x=[3,8,8,2] P=${P}`, async () => {
     const x = tf.tensor4d(randomValues(384, 25), [3, 8, 8, 2]);
     const y = tf.tensor1d(labels, 'int32');
-    expectAgreement(await hessianVectorCheck((t) => crossEntropy(convNetForward(t as Tensor1D, x, cfg), y), theta, [P], 26, 3e-4), 'convnet params');
+    expectAgreement(
+      await hessianVectorCheck(
+        (t) => crossEntropy(convNetForward(t as Tensor1D, x, cfg), y),
+        theta,
+        [P],
+        26,
+        3e-4,
+      ),
+      'convnet params',
+    );
   });
 
   it('ConvNet + DSA rotate + CE mixed params/images: w=3 d=2 x=[3,8,8,2]', async () => {
@@ -101,7 +173,12 @@ forEachBackend('second-order gradients vs finite differences', () => {
     const draw = sampleAugDraw(createRng(27), 3, 8, 8, ['rotate']);
     const check = await mixedCheck(
       (t, x) => crossEntropy(convNetForward(t as Tensor1D, applyAugDraw(x as Tensor4D, draw), cfg), y),
-      theta, [P], randomValues(384, 28), [3, 8, 8, 2], 29, 3e-4,
+      theta,
+      [P],
+      randomValues(384, 28),
+      [3, 8, 8, 2],
+      29,
+      3e-4,
     );
     expectAgreement(check, 'convnet mixed');
   });
@@ -112,7 +189,13 @@ forEachBackend('second-order gradients vs finite differences', () => {
     const target = tf.tensor1d(randomValues(50, 32));
     const studentMid = tf.tensor1d(randomValues(50, 33));
     expectAgreement(
-      await hessianVectorCheck((f) => shapeLoss([start, studentMid, f as Tensor1D], [start, mid, target], 0.5), randomValues(50, 34), [50], 35, 1e-3),
+      await hessianVectorCheck(
+        (f) => shapeLoss([start, studentMid, f as Tensor1D], [start, mid, target], 0.5),
+        randomValues(50, 34),
+        [50],
+        35,
+        1e-3,
+      ),
       'shape loss',
     );
   });
@@ -121,13 +204,24 @@ forEachBackend('second-order gradients vs finite differences', () => {
     const start = tf.tensor1d(randomValues(40, 36));
     const target = tf.tensor1d(randomValues(40, 37));
     const mask = tf.tensor1d(Array.from(randomValues(40, 38), (v) => (v > 0 ? 1 : 0)));
-    expectAgreement(await hessianVectorCheck((f) => tf.square(paramMatchingLoss(f as Tensor1D, start, target, mask)), randomValues(40, 39), [40]), 'param loss');
+    expectAgreement(
+      await hessianVectorCheck(
+        (f) => tf.square(paramMatchingLoss(f as Tensor1D, start, target, mask)),
+        randomValues(40, 39),
+        [40],
+      ),
+      'param loss',
+    );
   });
 
   it('leaves no tensors behind: hessianVectorCheck on conv2d', async () => {
     const w = filter([3, 3, 2, 2], 40);
     const before = tf.memory().numTensors;
-    await hessianVectorCheck((x) => weightedSquare(tf.conv2d(x as Tensor4D, w, 1, 'same'), 41), randomValues(50, 42), [1, 5, 5, 2]);
+    await hessianVectorCheck(
+      (x) => weightedSquare(tf.conv2d(x as Tensor4D, w, 1, 'same'), 41),
+      randomValues(50, 42),
+      [1, 5, 5, 2],
+    );
     expectClose(tf.memory().numTensors, before, 0, 'tensor count');
   });
 });

@@ -30,7 +30,10 @@ const base = (ipc: number): RunConfigInput => ({
 export const covidIpc1 = base(1);
 export const covidIpc5 = base(5);
 /** IPC10: start epochs up to 19. */
-export const covidIpc10: RunConfigInput = { ...base(10), distill: { ...base(10).distill, maxStartEpoch: 20 } };
+export const covidIpc10: RunConfigInput = {
+  ...base(10),
+  distill: { ...base(10).distill, maxStartEpoch: 20 },
+};
 /** IPC50: M = 3 expert epochs, faster lr learning, batch 20, faster threshold growth (1.6). */
 export const covidIpc50: RunConfigInput = {
   ...base(50),

@@ -1,7 +1,13 @@
 import type { RunConfigInput } from '../schema.ts';
 import { covidIpc1, covidIpc10, covidIpc5, covidIpc50 } from './covid.ts';
 import { mnistCi, mnistIpc1 } from './mnist.ts';
-import { pathmnistIpc1, pathmnistIpc10, pathmnistIpc100, pathmnistIpc1000, pathmnistIpc5 } from './pathmnist.ts';
+import {
+  pathmnistIpc1,
+  pathmnistIpc10,
+  pathmnistIpc100,
+  pathmnistIpc1000,
+  pathmnistIpc5,
+} from './pathmnist.ts';
 
 /** Every named preset: each reference config (method.md G.1) and the MNIST demo. */
 export const PRESETS = {

@@ -44,6 +44,12 @@ export const mnistCi: RunConfigInput = {
   name: 'mnist-ci',
   dataset: { kind: 'mnist', maxTrainPerClass: 100, maxTestPerClass: 50 },
   experts: { count: 2, epochs: 5, batchSize: 128, lr: 0.01, keepEpochs: 'sampled' },
-  distill: { ...mnistIpc1.distill, synSteps: 8, iterations: 30, checkpointEvery: 10, mask: { baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 5 } },
+  distill: {
+    ...mnistIpc1.distill,
+    synSteps: 8,
+    iterations: 30,
+    checkpointEvery: 10,
+    mask: { baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 5 },
+  },
   evaluate: { runs: 2, epochs: 100, selection: 'test' },
 };

@@ -33,7 +33,14 @@ export const pathmnistIpc10 = base(10);
 /** IPC100: later start epochs (0-39), faster lr learning, bigger inner batches, a 10x base threshold. */
 export const pathmnistIpc100: RunConfigInput = {
   ...base(100),
-  distill: { ...base(100).distill, maxStartEpoch: 40, lrLr: 1e-5, batchSyn: 100, evalEvery: 1000, mask: { baseThreshold: 5e-8, growingFactor: 1.5 } },
+  distill: {
+    ...base(100).distill,
+    maxStartEpoch: 40,
+    lrLr: 1e-5,
+    batchSyn: 100,
+    evalEvery: 1000,
+    mask: { baseThreshold: 5e-8, growingFactor: 1.5 },
+  },
 };
 
 /** IPC1000: 100 unrolled steps from epochs 40-59 (the yaml's only N=100 config). */

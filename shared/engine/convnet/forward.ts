@@ -30,7 +30,9 @@ function instanceNorm(x: Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): Tensor4D 
 export function convNetForward(flat: Tensor1D, images: Tensor4D, cfg: ConvNetConfig): Tensor2D {
   const layout = convNetLayout(cfg);
   if (flat.rank !== 1 || flat.shape[0] !== layout.size) {
-    throw new Error(`convNetForward: expected a flat parameter vector of ${layout.size}, got shape [${flat.shape}]`);
+    throw new Error(
+      `convNetForward: expected a flat parameter vector of ${layout.size}, got shape [${flat.shape}]`,
+    );
   }
   const [, h, w, c] = images.shape;
   if (h !== cfg.imageSize || w !== cfg.imageSize || c !== cfg.channels) {
@@ -43,7 +45,10 @@ export function convNetForward(flat: Tensor1D, images: Tensor4D, cfg: ConvNetCon
     const get = (name: string): tf.Tensor => p.get(name)!;
     let x: Tensor4D = images;
     for (let d = 0; d < cfg.depth; d++) {
-      x = tf.add(tf.conv2d(x, get(`conv${d}.weight`) as Tensor4D, 1, 'same'), get(`conv${d}.bias`)) as Tensor4D;
+      x = tf.add(
+        tf.conv2d(x, get(`conv${d}.weight`) as Tensor4D, 1, 'same'),
+        get(`conv${d}.bias`),
+      ) as Tensor4D;
       x = tf.relu(instanceNorm(x, get(`norm${d}.weight`), get(`norm${d}.bias`)));
       x = tf.avgPool(x, 2, 2, 'valid');
     }

@@ -33,10 +33,14 @@ export interface ConvNetLayout {
 export function validateConvNetConfig(cfg: ConvNetConfig): void {
   const bad = (Object.entries(cfg) as [string, number][]).filter(([, v]) => !Number.isInteger(v) || v < 1);
   if (bad.length > 0) {
-    throw new Error(`ConvNet config: expected positive integers, got ${bad.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    throw new Error(
+      `ConvNet config: expected positive integers, got ${bad.map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    );
   }
   if (cfg.imageSize >> cfg.depth < 1) {
-    throw new Error(`ConvNet config: imageSize ${cfg.imageSize} is too small for depth ${cfg.depth} (each block halves it)`);
+    throw new Error(
+      `ConvNet config: imageSize ${cfg.imageSize} is too small for depth ${cfg.depth} (each block halves it)`,
+    );
   }
 }
 
@@ -79,7 +83,9 @@ export function joinFlat(pieces: Map<string, ArrayLike<number>>, layout: ConvNet
     const piece = pieces.get(spec.name);
     if (piece === undefined) throw new Error(`joinFlat: missing parameter '${spec.name}'`);
     if (piece.length !== spec.size) {
-      throw new Error(`joinFlat: '${spec.name}' expected ${spec.size} values (shape [${spec.shape}]), got ${piece.length}`);
+      throw new Error(
+        `joinFlat: '${spec.name}' expected ${spec.size} values (shape [${spec.shape}]), got ${piece.length}`,
+      );
     }
     flat.set(piece, spec.offset);
   }

@@ -78,7 +78,9 @@ export function validateAugDraw(draw: AugDraw, n: number): void {
   const fields = Object.entries(draw).filter(([k]) => k !== 'family') as [string, unknown[]][];
   for (const [name, values] of fields) {
     if (!Array.isArray(values) || values.length !== n) {
-      throw new Error(`DSA ${draw.family}: expected '${name}' to have one entry per image (${n}), got ${Array.isArray(values) ? values.length : typeof values}`);
+      throw new Error(
+        `DSA ${draw.family}: expected '${name}' to have one entry per image (${n}), got ${Array.isArray(values) ? values.length : typeof values}`,
+      );
     }
   }
 }

@@ -1,7 +1,12 @@
 import type { Taps } from '../ops/sample-taps.ts';
 
 /** Builds one-tap tables from a per-pixel source function returning [row, col] or null (zero fill). */
-function oneTap(n: number, h: number, w: number, source: (b: number, i: number, j: number) => [number, number] | null): Taps {
+function oneTap(
+  n: number,
+  h: number,
+  w: number,
+  source: (b: number, i: number, j: number) => [number, number] | null,
+): Taps {
   const index = new Int32Array(n * h * w);
   const weight = new Float32Array(n * h * w);
   let p = 0;
@@ -36,7 +41,12 @@ export function flipTaps(n: number, h: number, w: number, flip: boolean[]): Taps
  * PyTorch `affine_grid` + bilinear `grid_sample` with align_corners=True and zero padding, for one 2x3
  * matrix per sample (rows [a, b, c] and [d, e, f] map normalised output (x, y, 1) to input (x', y')).
  */
-export function affineTaps(n: number, h: number, w: number, theta: (b: number) => [number, number, number, number, number, number]): Taps {
+export function affineTaps(
+  n: number,
+  h: number,
+  w: number,
+  theta: (b: number) => [number, number, number, number, number, number],
+): Taps {
   if (h < 2 || w < 2) throw new Error(`affine DSA: images must be at least 2x2, got ${h}x${w}`);
   const index = new Int32Array(n * h * w * 4);
   const weight = new Float32Array(n * h * w * 4);
@@ -81,7 +91,14 @@ export const rotateTaps = (n: number, h: number, w: number, angle: number[]): Ta
   });
 
 /** Cutout mask [n*H*W]: zero inside the clamped square centred at (ox, oy), one elsewhere. */
-export function cutoutMask(n: number, h: number, w: number, size: [number, number], ox: number[], oy: number[]): Float32Array {
+export function cutoutMask(
+  n: number,
+  h: number,
+  w: number,
+  size: [number, number],
+  ox: number[],
+  oy: number[],
+): Float32Array {
   const mask = new Float32Array(n * h * w).fill(1);
   const clamp = (v: number, hi: number): number => Math.min(Math.max(v, 0), hi);
   for (let b = 0; b < n; b++) {

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Conv2DBackpropFilterAttrs, GradConfig, NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import type {
+  Conv2DBackpropFilterAttrs,
+  GradConfig,
+  NamedAttrMap,
+  Tensor,
+  Tensor4D,
+} from '@tensorflow/tfjs-core';
 
 /**
  * Missing in tfjs 4.22 ("gradient function not found for Conv2DBackpropFilter"), and needed because the

@@ -11,7 +11,9 @@ export function crossEntropy(logits: Tensor2D, labels: Tensor1D): Scalar {
   return tf.tidy(() => {
     const [n, k] = logits.shape;
     if (labels.shape[0] !== n) {
-      throw new Error(`crossEntropy: expected ${n} labels for logits of shape [${logits.shape}], got ${labels.shape[0]}`);
+      throw new Error(
+        `crossEntropy: expected ${n} labels for logits of shape [${logits.shape}], got ${labels.shape[0]}`,
+      );
     }
     const shifted = tf.sub(logits, stopGradient(tf.max(logits, 1, true)));
     const logSumExp = tf.log(tf.sum(tf.exp(shifted), 1));

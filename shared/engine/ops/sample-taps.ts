@@ -20,7 +20,9 @@ export function sampleTaps(images: Tensor4D, t: Taps): Tensor4D {
   const [n, h, w, c] = images.shape;
   const pixels = n * h * w;
   if (t.index.length !== pixels * t.taps || t.weight.length !== pixels * t.taps) {
-    throw new Error(`sampleTaps: expected ${pixels * t.taps} taps for images [${images.shape}], got ${t.index.length}`);
+    throw new Error(
+      `sampleTaps: expected ${pixels * t.taps} taps for images [${images.shape}], got ${t.index.length}`,
+    );
   }
   return tf.tidy(() => {
     const rows = tf.reshape(images, [pixels, c]);

@@ -12,7 +12,8 @@ export const stopGradientKernelConfigs: KernelConfig[] = BACKENDS.map((backendNa
   backendName,
   kernelFunc: (args) => {
     const identity = tf.getKernel(tf.Identity, backendName);
-    if (identity === undefined) throw new Error(`stopGradient: backend '${backendName}' has no Identity kernel`);
+    if (identity === undefined)
+      throw new Error(`stopGradient: backend '${backendName}' has no Identity kernel`);
     return identity.kernelFunc(args);
   },
 }));

@@ -9,7 +9,10 @@ const metaSchema = z.strictObject({
   imageShape: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]),
   lr: z.number(),
   lrMomentum: z.number().nullable(),
-  expertCursor: z.strictObject({ order: z.array(z.number().int()), position: z.number().int().nonnegative() }),
+  expertCursor: z.strictObject({
+    order: z.array(z.number().int()),
+    position: z.number().int().nonnegative(),
+  }),
   rng: z.tuple([z.number(), z.number(), z.number(), z.number()]),
   best: z.strictObject({ iteration: z.number().int(), accuracy: z.number() }).nullable(),
 });
@@ -20,7 +23,8 @@ const latestSchema = z.strictObject({ iteration: z.number().int().nonnegative(),
  * Checkpoints end in `.ckpt` (safetensors content): the cloud bucket's lifecycle rule expires objects by that
  * suffix (GCS rules can only match a name's start or end), never published results (docs/deploy.md).
  */
-export const checkpointKey = (prefix: string, iteration: number): string => `${prefix}/checkpoint/${String(iteration).padStart(6, '0')}.ckpt`;
+export const checkpointKey = (prefix: string, iteration: number): string =>
+  `${prefix}/checkpoint/${String(iteration).padStart(6, '0')}.ckpt`;
 const latestKey = (prefix: string): string => `${prefix}/checkpoint/latest.json`;
 
 export function encodeDistillState(s: DistillState): Uint8Array {
@@ -30,14 +34,18 @@ export function encodeDistillState(s: DistillState): Uint8Array {
     labels: { dtype: 'I32', shape: [s.labels.length], data: s.labels },
     mask: { dtype: 'U8', shape: [s.mask.length], data: s.mask },
   };
-  if (s.imagesMomentum !== null) tensors.imagesMomentum = { dtype: 'F32', shape: imageShape, data: s.imagesMomentum };
-  return encodeSafetensors(tensors, { state: JSON.stringify({ iteration, imageShape, lr, lrMomentum, expertCursor, rng, best }) });
+  if (s.imagesMomentum !== null)
+    tensors.imagesMomentum = { dtype: 'F32', shape: imageShape, data: s.imagesMomentum };
+  return encodeSafetensors(tensors, {
+    state: JSON.stringify({ iteration, imageShape, lr, lrMomentum, expertCursor, rng, best }),
+  });
 }
 
 export function decodeDistillState(bytes: Uint8Array, source: string): DistillState {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const parsed = metaSchema.safeParse(JSON.parse(metadata?.state ?? 'null'));
-  if (!parsed.success) throw new Error(`distill checkpoint ${source}: invalid state metadata: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(`distill checkpoint ${source}: invalid state metadata: ${z.prettifyError(parsed.error)}`);
   const tensor = (name: string): ArrayLike<number> => {
     const t = tensors[name];
     if (t === undefined) throw new Error(`distill checkpoint ${source}: missing tensor '${name}'`);
@@ -58,10 +66,18 @@ export function decodeDistillState(bytes: Uint8Array, source: string): DistillSt
  * Writes a step-named, create-only checkpoint, then advances the small `latest.json` pointer, then prunes
  * all but the newest `keep`: a crash at any point leaves the previous checkpoint intact and pointed to.
  */
-export async function saveCheckpoint(store: ArtifactStore, prefix: string, state: DistillState, keep = 3): Promise<string> {
+export async function saveCheckpoint(
+  store: ArtifactStore,
+  prefix: string,
+  state: DistillState,
+  keep = 3,
+): Promise<string> {
   const key = checkpointKey(prefix, state.iteration);
   if (!(await store.exists(key))) await store.create(key, encodeDistillState(state));
-  await store.put(latestKey(prefix), new TextEncoder().encode(JSON.stringify({ iteration: state.iteration, key })));
+  await store.put(
+    latestKey(prefix),
+    new TextEncoder().encode(JSON.stringify({ iteration: state.iteration, key })),
+  );
   const all = (await store.list(`${prefix}/checkpoint`)).filter((k) => k.endsWith('.ckpt')).sort();
   await Promise.all(all.slice(0, Math.max(0, all.length - keep)).map((k) => store.delete(k)));
   return key;

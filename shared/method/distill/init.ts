@@ -26,7 +26,8 @@ function gaussian(rng: Rng): number {
  * the mask is switched off); a shuffled expert order.
  */
 export function initialDistillState(train: ImageSet, numClasses: number, opts: InitOptions): DistillState {
-  if (opts.experts.length === 0) throw new Error('distill: no complete expert trajectories to match (train experts first)');
+  if (opts.experts.length === 0)
+    throw new Error('distill: no complete expert trajectories to match (train experts first)');
   const rng = createRng(opts.seed);
   const { height, width, channels } = train;
   const pixels = height * width * channels;
@@ -37,12 +38,18 @@ export function initialDistillState(train: ImageSet, numClasses: number, opts: I
   for (let c = 0; c < numClasses; c++) {
     const members = byClass[c]!;
     if (opts.init === 'real' && members.length < opts.ipc) {
-      throw new Error(`distill: class ${c} has ${members.length} training images, fewer than ipc=${opts.ipc}`);
+      throw new Error(
+        `distill: class ${c} has ${members.length} training images, fewer than ipc=${opts.ipc}`,
+      );
     }
     const chosen = permutation(members.length, rng).slice(0, opts.ipc);
     for (let j = 0; j < opts.ipc; j++) {
       const row = (c * opts.ipc + j) * pixels;
-      if (opts.init === 'real') images.set(train.images.subarray(members[chosen[j]!]! * pixels, (members[chosen[j]!]! + 1) * pixels), row);
+      if (opts.init === 'real')
+        images.set(
+          train.images.subarray(members[chosen[j]!]! * pixels, (members[chosen[j]!]! + 1) * pixels),
+          row,
+        );
       else for (let q = 0; q < pixels; q++) images[row + q] = gaussian(rng);
     }
   }

@@ -34,7 +34,10 @@ export class NonFiniteError extends Error {
  * into the mask with this iteration's errors, take the exact meta-gradient of L_param + L_shape, and
  * update the images and the lr with SGD + momentum. The input state is not modified.
  */
-export async function distillIteration(state: DistillState, ctx: IterationContext): Promise<{ state: DistillState; metrics: IterationMetrics }> {
+export async function distillIteration(
+  state: DistillState,
+  ctx: IterationContext,
+): Promise<{ state: DistillState; metrics: IterationMetrics }> {
   const t0 = performance.now();
   const { distill } = ctx;
   const rng = createRng(state.rng);
@@ -43,10 +46,16 @@ export async function distillIteration(state: DistillState, ctx: IterationContex
   const { order, position } = state.expertCursor;
   const expert = order[position]!;
   const expertCursor =
-    position + 1 < order.length ? { order, position: position + 1 } : { order: permutation(order.length, rng).map((i) => order[i]!), position: 0 };
+    position + 1 < order.length
+      ? { order, position: position + 1 }
+      : { order: permutation(order.length, rng).map((i) => order[i]!), position: 0 };
 
   const startEpoch = rng.int(distill.minStartEpoch, distill.maxStartEpoch - 1);
-  const epochs = [startEpoch, startEpoch + Math.floor(distill.expertEpochs / 2), startEpoch + distill.expertEpochs];
+  const epochs = [
+    startEpoch,
+    startEpoch + Math.floor(distill.expertEpochs / 2),
+    startEpoch + distill.expertEpochs,
+  ];
   const [start, mid, target] = await ctx.experts.points(expert, epochs);
 
   const steps = syntheticStepBatches(n, distill.batchSyn, distill.synSteps, rng).map((indices) => ({
@@ -74,18 +83,31 @@ export async function distillIteration(state: DistillState, ctx: IterationContex
       error.dispose();
     }
     const maskTensor = tf.tensor1d(Float32Array.from(mask));
-    const result = await matchingGradient(problem, trajectory, { mask: maskTensor, lambda: distill.shape.enabled ? distill.shape.lambda : 0 });
+    const result = await matchingGradient(problem, trajectory, {
+      mask: maskTensor,
+      lambda: distill.shape.enabled ? distill.shape.lambda : 0,
+    });
     maskTensor.dispose();
     const gradImages = (await result.gradImages.data()) as Float32Array;
     result.gradImages.dispose();
 
-    if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradLr) || gradImages.some((v) => !Number.isFinite(v))) {
+    if (
+      !Number.isFinite(result.loss) ||
+      !Number.isFinite(result.gradLr) ||
+      gradImages.some((v) => !Number.isFinite(v))
+    ) {
       throw new NonFiniteError(
         `distill: iteration ${state.iteration} (expert ${expert}, start epoch ${startEpoch}) produced a non-finite loss or gradient ` +
           `(loss ${result.loss}, dL/dlr ${result.gradLr}); the state was not updated. Lower lrImg or lrTeacher?`,
       );
     }
-    const images = sgdMomentum(state.images, gradImages, state.imagesMomentum, distill.lrImg, distill.imageMomentum);
+    const images = sgdMomentum(
+      state.images,
+      gradImages,
+      state.imagesMomentum,
+      distill.lrImg,
+      distill.imageMomentum,
+    );
     const lr = sgdMomentumScalar(state.lr, result.gradLr, state.lrMomentum, distill.lrLr, distill.lrMomentum);
     // A finite gradient times a huge lrImg / lrLr can still overflow float32: never hand on (or checkpoint) such a state.
     if (!Number.isFinite(lr.param) || images.param.some((v) => !Number.isFinite(v))) {

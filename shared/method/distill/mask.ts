@@ -18,9 +18,16 @@ export function maskThreshold(iteration: number, s: MaskSchedule): number {
  * earlier admission; `recompute` is classic self-paced learning (the mask is this iteration's test alone).
  * Returns a new mask; the input is not modified.
  */
-export function updateMask(mask: Uint8Array, squaredError: Float32Array, threshold: number, recompute: boolean): Uint8Array {
+export function updateMask(
+  mask: Uint8Array,
+  squaredError: Float32Array,
+  threshold: number,
+  recompute: boolean,
+): Uint8Array {
   if (mask.length !== squaredError.length) {
-    throw new Error(`updateMask: mask has ${mask.length} entries but the squared error has ${squaredError.length}`);
+    throw new Error(
+      `updateMask: mask has ${mask.length} entries but the squared error has ${squaredError.length}`,
+    );
   }
   const next = recompute ? new Uint8Array(mask.length) : mask.slice();
   for (let i = 0; i < next.length; i++) if (squaredError[i]! < threshold) next[i] = 1;

@@ -33,7 +33,11 @@ export interface DistillJob {
  * Resume is the normal path: calling it again after a crash or abort continues where the last checkpoint
  * left off, bit-identically on the cpu backend.
  */
-export async function runDistillation(job: DistillJob, store: ArtifactStore, hooks: DistillHooks = {}): Promise<DistillState> {
+export async function runDistillation(
+  job: DistillJob,
+  store: ArtifactStore,
+  hooks: DistillHooks = {},
+): Promise<DistillState> {
   const { distill } = job;
   let state =
     (await restoreCheckpoint(store, job.prefix)) ??
@@ -52,7 +56,8 @@ export async function runDistillation(job: DistillJob, store: ArtifactStore, hoo
     const it = state.iteration;
     if (hooks.evaluate && distill.evalEvery > 0 && it > 0 && it % distill.evalEvery === 0) {
       const accuracy = await hooks.evaluate(state);
-      if (state.best === null || accuracy > state.best.accuracy) state = { ...state, best: { iteration: it, accuracy } };
+      if (state.best === null || accuracy > state.best.accuracy)
+        state = { ...state, best: { iteration: it, accuracy } };
     }
     const next = await distillIteration(state, ctx);
     state = next.state;

@@ -25,7 +25,11 @@ function checkLabels(labels: ArrayLike<number>, numClasses: number, where: strin
 }
 
 /** Shapes, label range and finiteness of labelled tensors for a model; errors name what was expected and got. */
-export async function validateLabelledTensors(data: LabelledTensors, cfg: ConvNetConfig, where: string): Promise<void> {
+export async function validateLabelledTensors(
+  data: LabelledTensors,
+  cfg: ConvNetConfig,
+  where: string,
+): Promise<void> {
   const { images, labels } = data;
   const [n, h, w, c] = images.shape;
   if (images.rank !== 4 || h !== cfg.imageSize || w !== cfg.imageSize || c !== cfg.channels) {

@@ -26,7 +26,12 @@ export interface MetaGradient {
 }
 
 /** The student's mean cross-entropy at one step: gather the step's images, augment, forward. */
-export function innerLoss(problem: MatchingProblem, theta: Tensor1D, images: Tensor4D, step: InnerStep): Scalar {
+export function innerLoss(
+  problem: MatchingProblem,
+  theta: Tensor1D,
+  images: Tensor4D,
+  step: InnerStep,
+): Scalar {
   return tf.tidy(() => {
     const idx = tf.tensor1d(step.indices, 'int32');
     const x = applyAugDraw(tf.gather(images, idx) as Tensor4D, step.draw);
@@ -34,8 +39,12 @@ export function innerLoss(problem: MatchingProblem, theta: Tensor1D, images: Ten
   });
 }
 
-const studentGradient = (problem: MatchingProblem, theta: Tensor1D, images: Tensor4D, step: InnerStep): Tensor1D =>
-  tf.grad((t: Tensor) => innerLoss(problem, t as Tensor1D, images, step))(theta) as Tensor1D;
+const studentGradient = (
+  problem: MatchingProblem,
+  theta: Tensor1D,
+  images: Tensor4D,
+  step: InnerStep,
+): Tensor1D => tf.grad((t: Tensor) => innerLoss(problem, t as Tensor1D, images, step))(theta) as Tensor1D;
 
 /**
  * Unrolls the student from the expert's start point through the given steps (method.md A.4 step 5) without
@@ -47,7 +56,9 @@ export async function unrollStudent(problem: MatchingProblem): Promise<StudentTr
   const params: Tensor1D[] = [tf.clone(problem.expert.start)];
   for (const step of problem.steps) {
     const theta = params[params.length - 1]!;
-    params.push(tf.tidy(() => tf.sub(theta, tf.mul(studentGradient(problem, theta, problem.images, step), problem.lr))));
+    params.push(
+      tf.tidy(() => tf.sub(theta, tf.mul(studentGradient(problem, theta, problem.images, step), problem.lr))),
+    );
   }
   return { params };
 }
@@ -60,12 +71,18 @@ export async function unrollStudent(problem: MatchingProblem): Promise<StudentTr
  * For theta_{k+1} = theta_k - lr g_k(theta_k, X) and adjoint a = dL/dtheta_{k+1}, with s = <g_k, a>:
  *   dL/dtheta_k = a - lr ds/dtheta_k,   dL/dX += -lr ds/dX,   dL/dlr += -s.
  */
-export async function matchingGradient(problem: MatchingProblem, trajectory: StudentTrajectory, terms: MatchingTerms): Promise<MetaGradient> {
+export async function matchingGradient(
+  problem: MatchingProblem,
+  trajectory: StudentTrajectory,
+  terms: MatchingTerms,
+): Promise<MetaGradient> {
   const n = problem.steps.length;
   const { start, mid, target } = problem.expert;
   const P = start.shape[0];
   if (trajectory.params.length !== n + 1) {
-    throw new Error(`matchingGradient: expected a trajectory of ${n + 1} parameter vectors, got ${trajectory.params.length}`);
+    throw new Error(
+      `matchingGradient: expected a trajectory of ${n + 1} parameter vectors, got ${trajectory.params.length}`,
+    );
   }
   if (terms.mask.shape[0] !== P) {
     throw new Error(`matchingGradient: expected a mask of length ${P}, got [${terms.mask.shape}]`);
@@ -79,16 +96,24 @@ export async function matchingGradient(problem: MatchingProblem, trajectory: Stu
 
   const outer = tf.tidy(() => {
     const param = (f: Tensor1D): Scalar => paramMatchingLoss(f, start, target, terms.mask);
-    const shape = (m: Tensor1D, f: Tensor1D): Scalar => shapeLoss([start, m, f], [start, mid, target], terms.lambda);
+    const shape = (m: Tensor1D, f: Tensor1D): Scalar =>
+      shapeLoss([start, m, f], [start, mid, target], terms.lambda);
     // With the shape term off, the student's mid point does not enter the loss (and tfjs refuses a
     // gradient w.r.t. an unused input), so its direct gradient is zero.
     const [dMid, dFinal] =
       terms.lambda > 0
-        ? tf.grads((m: Tensor, f: Tensor) => tf.add(param(f as Tensor1D), shape(m as Tensor1D, f as Tensor1D)) as Scalar)([studentMid, studentFinal])
+        ? tf.grads(
+            (m: Tensor, f: Tensor) =>
+              tf.add(param(f as Tensor1D), shape(m as Tensor1D, f as Tensor1D)) as Scalar,
+          )([studentMid, studentFinal])
         : [tf.zerosLike(studentMid), tf.grad((f: Tensor) => param(f as Tensor1D))(studentFinal)];
     const denominator = tf.sum(tf.mul(terms.mask, tf.squaredDifference(start, target)));
     const shapeValue = terms.lambda > 0 ? shape(studentMid, studentFinal) : tf.scalar(0);
-    return { dMid: dMid as Tensor1D, dFinal: dFinal as Tensor1D, values: tf.stack([param(studentFinal), shapeValue, denominator]) };
+    return {
+      dMid: dMid as Tensor1D,
+      dFinal: dFinal as Tensor1D,
+      values: tf.stack([param(studentFinal), shapeValue, denominator]),
+    };
   });
   const [paramValue, shapeValue, denominator] = Array.from(await outer.values.data());
   outer.values.dispose();
@@ -148,30 +173,40 @@ export async function validateProblem(problem: MatchingProblem): Promise<void> {
   const P = convNetLayout(cfg).size;
   const [n, h, w, c] = images.shape;
   if (images.rank !== 4 || h !== cfg.imageSize || w !== cfg.imageSize || c !== cfg.channels) {
-    throw new Error(`meta-gradient: expected images [n, ${cfg.imageSize}, ${cfg.imageSize}, ${cfg.channels}] (NHWC), got [${images.shape}]`);
+    throw new Error(
+      `meta-gradient: expected images [n, ${cfg.imageSize}, ${cfg.imageSize}, ${cfg.channels}] (NHWC), got [${images.shape}]`,
+    );
   }
   if (labels.rank !== 1 || labels.shape[0] !== n) {
     throw new Error(`meta-gradient: expected ${n} labels (one per image), got shape [${labels.shape}]`);
   }
   for (const [name, t] of Object.entries(expert)) {
     if (t.rank !== 1 || t.shape[0] !== P) {
-      throw new Error(`meta-gradient: expected expert ${name} to be a flat vector of ${P} parameters, got [${t.shape}]`);
+      throw new Error(
+        `meta-gradient: expected expert ${name} to be a flat vector of ${P} parameters, got [${t.shape}]`,
+      );
     }
   }
   if (!Number.isFinite(lr)) throw new Error(`meta-gradient: expected a finite lr, got ${lr}`);
   if (steps.length < 1) throw new Error('meta-gradient: expected at least one unrolled step, got 0');
   steps.forEach((step, k) => {
     if (step.indices.length === 0 || step.indices.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) {
-      throw new Error(`meta-gradient: step ${k} expected non-empty image indices in [0, ${n}), got [${step.indices.slice(0, 8)}${step.indices.length > 8 ? ', ...' : ''}]`);
+      throw new Error(
+        `meta-gradient: step ${k} expected non-empty image indices in [0, ${n}), got [${step.indices.slice(0, 8)}${step.indices.length > 8 ? ', ...' : ''}]`,
+      );
     }
   });
   const labelValues = await labels.data();
   const badLabel = labelValues.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= cfg.numClasses);
   if (badLabel >= 0) {
-    throw new Error(`meta-gradient: expected labels in [0, ${cfg.numClasses}), got ${labelValues[badLabel]} at index ${badLabel}`);
+    throw new Error(
+      `meta-gradient: expected labels in [0, ${cfg.numClasses}), got ${labelValues[badLabel]} at index ${badLabel}`,
+    );
   }
   // x * 0 is NaN exactly when x is NaN or infinite: one scalar read instead of a full copy.
-  const finiteCheck = tf.tidy(() => tf.stack([tf.sum(tf.mul(images, 0)), ...Object.values(expert).map((t) => tf.sum(tf.mul(t, 0)))]));
+  const finiteCheck = tf.tidy(() =>
+    tf.stack([tf.sum(tf.mul(images, 0)), ...Object.values(expert).map((t) => tf.sum(tf.mul(t, 0)))]),
+  );
   const checks = await finiteCheck.data();
   finiteCheck.dispose();
   const names = ['images', ...Object.keys(expert).map((k) => `expert ${k}`)];

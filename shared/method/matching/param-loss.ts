@@ -8,7 +8,12 @@ import type { Scalar, Tensor1D } from '../../engine/tf.ts';
  * Deliberate deviation: the reference divides 0/0 = NaN when the mask is empty; here an empty mask (or a
  * zero denominator) gives a loss of exactly 0 with zero gradient, and `maskEmpty` reports it.
  */
-export function paramMatchingLoss(student: Tensor1D, start: Tensor1D, target: Tensor1D, mask: Tensor1D): Scalar {
+export function paramMatchingLoss(
+  student: Tensor1D,
+  start: Tensor1D,
+  target: Tensor1D,
+  mask: Tensor1D,
+): Scalar {
   return tf.tidy(() => {
     const denominator = tf.sum(tf.mul(mask, tf.squaredDifference(start, target)));
     const numerator = tf.sum(tf.mul(mask, tf.squaredDifference(student, target)));

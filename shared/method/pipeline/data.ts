@@ -11,9 +11,18 @@ export interface RunData {
 export async function loadRunData(cfg: RunConfig): Promise<RunData> {
   const dataset = await loadDataset(cfg.dataset);
   const [height, width, channels] = dataset.manifest.inputShape;
-  if (height !== width) throw new Error(`dataset ${dataset.manifest.name}: the ConvNet needs square inputs, got ${height}x${width}`);
+  if (height !== width)
+    throw new Error(
+      `dataset ${dataset.manifest.name}: the ConvNet needs square inputs, got ${height}x${width}`,
+    );
   return {
     dataset,
-    model: { channels, width: cfg.model.width, depth: cfg.model.depth, imageSize: height, numClasses: dataset.manifest.numClasses },
+    model: {
+      channels,
+      width: cfg.model.width,
+      depth: cfg.model.depth,
+      imageSize: height,
+      numClasses: dataset.manifest.numClasses,
+    },
   };
 }

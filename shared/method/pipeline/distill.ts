@@ -29,16 +29,34 @@ export interface DistillStageResult {
  * In-run evaluations (every evalEvery iterations, one network, on the configured selection split) feed the
  * best-so-far record like the reference's eval points.
  */
-export async function distillStage(cfg: RunConfig, data: RunData, store: ArtifactStore, runId: string, stage: string, hooks: DistillStageHooks = {}): Promise<DistillStageResult> {
+export async function distillStage(
+  cfg: RunConfig,
+  data: RunData,
+  store: ArtifactStore,
+  runId: string,
+  stage: string,
+  hooks: DistillStageHooks = {},
+): Promise<DistillStageResult> {
   const experts = await listCompleteExperts(store, runId);
-  if (experts.length === 0) throw new Error(`distill: run '${runId}' has no complete experts in ${store.location} (run 'hoptm experts' first)`);
+  if (experts.length === 0)
+    throw new Error(
+      `distill: run '${runId}' has no complete experts in ${store.location} (run 'hoptm experts' first)`,
+    );
   const P = convNetLayout(data.model).size;
   const prefix = distillPrefix(runId, stage);
   const metricsKey = `${resultsPrefix(runId, stage)}/metrics.jsonl`;
-  const lines = [metricsHeader(cfg, { dataset: data.dataset.manifest, experts: experts.map((e) => e.expert) })];
+  const lines = [
+    metricsHeader(cfg, { dataset: data.dataset.manifest, experts: experts.map((e) => e.expert) }),
+  ];
   if (await store.exists(metricsKey)) {
     // A resumed run keeps the earlier lines; those past the checkpoint are recomputed identically.
-    lines.push(...new TextDecoder().decode(await store.get(metricsKey)).trim().split('\n').slice(1));
+    lines.push(
+      ...new TextDecoder()
+        .decode(await store.get(metricsKey))
+        .trim()
+        .split('\n')
+        .slice(1),
+    );
   }
   const { dataset } = data;
   const selection = cfg.evaluate.selection === 'val' && dataset.val ? dataset.val : dataset.test;
@@ -50,7 +68,9 @@ export async function distillStage(cfg: RunConfig, data: RunData, store: Artifac
       await hooks.onIteration?.(m);
     },
     onCheckpoint: async (_key, state) => {
-      const kept = lines.filter((l, i) => i === 0 || (JSON.parse(l) as { iteration: number }).iteration < state.iteration);
+      const kept = lines.filter(
+        (l, i) => i === 0 || (JSON.parse(l) as { iteration: number }).iteration < state.iteration,
+      );
       await store.put(metricsKey, new TextEncoder().encode(`${kept.join('\n')}\n`));
     },
     evaluate:
@@ -59,8 +79,21 @@ export async function distillStage(cfg: RunConfig, data: RunData, store: Artifac
             const images = tf.tensor4d(state.images, state.imageShape) as Tensor4D;
             const labels = tf.tensor1d(state.labels, 'int32') as Tensor1D;
             try {
-              const r = await evaluateSynthetic({ images, labels, lr: state.lr }, { test: selection }, data.model, { ...cfg.evaluate, runs: 1 }, { signal: hooks.signal });
-              lines.push(JSON.stringify({ kind: 'evaluation', iteration: state.iteration, split: cfg.evaluate.selection, accuracy: r.mean }));
+              const r = await evaluateSynthetic(
+                { images, labels, lr: state.lr },
+                { test: selection },
+                data.model,
+                { ...cfg.evaluate, runs: 1 },
+                { signal: hooks.signal },
+              );
+              lines.push(
+                JSON.stringify({
+                  kind: 'evaluation',
+                  iteration: state.iteration,
+                  split: cfg.evaluate.selection,
+                  accuracy: r.mean,
+                }),
+              );
               await hooks.onEvaluation?.(state.iteration, r.mean);
               return r.mean;
             } finally {
@@ -77,7 +110,10 @@ export async function distillStage(cfg: RunConfig, data: RunData, store: Artifac
       distill: cfg.distill,
       train: dataset.train,
       numClasses: dataset.manifest.numClasses,
-      experts: { ids: experts.map((e) => e.expert), points: (k, epochs) => loadExpertPoints(store, runId, k, epochs, { parameters: P }) },
+      experts: {
+        ids: experts.map((e) => e.expert),
+        points: (k, epochs) => loadExpertPoints(store, runId, k, epochs, { parameters: P }),
+      },
     },
     store,
     distillHooks,

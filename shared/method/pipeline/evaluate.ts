@@ -17,13 +17,22 @@ export interface PublishedSet {
 }
 
 /** Reads a published synthetic set (results/<stage>/synthetic.safetensors) back, checking its layout. */
-export async function loadPublishedSet(store: ArtifactStore, runId: string, stage: string): Promise<PublishedSet> {
+export async function loadPublishedSet(
+  store: ArtifactStore,
+  runId: string,
+  stage: string,
+): Promise<PublishedSet> {
   const key = `${resultsPrefix(runId, stage)}/synthetic.safetensors`;
   const { tensors } = decodeSafetensors(await store.get(key), key);
   const { images, labels, lr } = tensors;
-  if (images?.dtype !== 'F32' || images.shape.length !== 4) throw new Error(`${key}: expected float32 images [n, H, W, C], got ${images?.dtype} [${images?.shape}]`);
-  if (labels?.dtype !== 'I64' || labels.shape[0] !== images.shape[0]) throw new Error(`${key}: expected ${images.shape[0]} int64 labels, got ${labels?.dtype} [${labels?.shape}]`);
-  if (lr?.dtype !== 'F32' || lr.data.length !== 1) throw new Error(`${key}: expected a float32 scalar lr, got ${lr?.dtype} [${lr?.shape}]`);
+  if (images?.dtype !== 'F32' || images.shape.length !== 4)
+    throw new Error(`${key}: expected float32 images [n, H, W, C], got ${images?.dtype} [${images?.shape}]`);
+  if (labels?.dtype !== 'I64' || labels.shape[0] !== images.shape[0])
+    throw new Error(
+      `${key}: expected ${images.shape[0]} int64 labels, got ${labels?.dtype} [${labels?.shape}]`,
+    );
+  if (lr?.dtype !== 'F32' || lr.data.length !== 1)
+    throw new Error(`${key}: expected a float32 scalar lr, got ${lr?.dtype} [${lr?.shape}]`);
   return {
     images: images.data,
     shape: images.shape as [number, number, number, number],
@@ -57,8 +66,18 @@ export async function evaluateStage(
   const images = tf.tensor4d(set.images, set.shape) as Tensor4D;
   const labels = tf.tensor1d(set.labels, 'int32') as Tensor1D;
   try {
-    const synthetic = await evaluateSynthetic({ images, labels, lr: set.lr }, held, data.model, cfg.evaluate, opts.hooks);
-    const randomReal = opts.baseline ? await evaluateRealSubset(dataset.train, cfg.distill.ipc, held, data.model, cfg.evaluate, { hooks: opts.hooks }) : null;
+    const synthetic = await evaluateSynthetic(
+      { images, labels, lr: set.lr },
+      held,
+      data.model,
+      cfg.evaluate,
+      opts.hooks,
+    );
+    const randomReal = opts.baseline
+      ? await evaluateRealSubset(dataset.train, cfg.distill.ipc, held, data.model, cfg.evaluate, {
+          hooks: opts.hooks,
+        })
+      : null;
     const key = `${resultsPrefix(runId, stage)}/evaluation.json`;
     await putJson(store, key, { synthetic, randomReal, dataset: dataset.manifest.name });
     return { synthetic, randomReal, key };

@@ -9,7 +9,8 @@ export const CPU_KERNELS: readonly KernelConfig[] = [unsortedSegmentSumCpuConfig
 export function registerCpuKernels(): void {
   for (const config of CPU_KERNELS) {
     if (tf.getKernel(config.kernelName, config.backendName) === config) continue;
-    if (tf.getKernel(config.kernelName, config.backendName) !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
+    if (tf.getKernel(config.kernelName, config.backendName) !== undefined)
+      tf.unregisterKernel(config.kernelName, config.backendName);
     tf.registerKernel(config);
   }
 }

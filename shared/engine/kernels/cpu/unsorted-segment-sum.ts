@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, TensorInfo, UnsortedSegmentSumAttrs, UnsortedSegmentSumInputs } from '@tensorflow/tfjs-core';
+import type {
+  KernelConfig,
+  TensorInfo,
+  UnsortedSegmentSumAttrs,
+  UnsortedSegmentSumInputs,
+} from '@tensorflow/tfjs-core';
 
 /** The slice of the cpu backend's API this kernel uses (MathBackendCPU is not exported as a type). */
 interface CpuBackend {
@@ -22,7 +27,8 @@ export const unsortedSegmentSumCpuConfig: KernelConfig = {
     const values = cpu.data.get(x!.dataId).values;
     const ids = cpu.data.get(segmentIds!.dataId).values;
     const inner = x!.shape.slice(segmentIds!.shape.length).reduce((a, b) => a * b, 1);
-    const out = x!.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+    const out =
+      x!.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
     for (let i = 0; i < ids.length; i++) {
       const s = ids[i]!;
       if (s < 0 || s >= numSegments) continue;
@@ -30,6 +36,10 @@ export const unsortedSegmentSumCpuConfig: KernelConfig = {
       const dst = s * inner;
       for (let j = 0; j < inner; j++) out[dst + j]! += values[src + j]!;
     }
-    return cpu.makeTensorInfo([numSegments, ...x!.shape.slice(segmentIds!.shape.length)], x!.dtype as 'float32' | 'int32', out);
+    return cpu.makeTensorInfo(
+      [numSegments, ...x!.shape.slice(segmentIds!.shape.length)],
+      x!.dtype as 'float32' | 'int32',
+      out,
+    );
   },
 };
