@@ -25,6 +25,7 @@ import { syntheticStepBatches } from '../shared/method/batches.ts';
 import { metaGradient } from '../shared/method/matching/meta-gradient.ts';
 import type { MatchingProblem, MatchingTerms } from '../shared/method/matching/problem.ts';
 import { hasCudaGpu, machineInfo, sourceRevision, summarise } from './lib/machine.ts';
+import { peakTensorBytes } from './lib/peak-memory.ts';
 import { runReference } from './lib/pytorch.ts';
 
 const { values: args } = parseArgs({
@@ -100,16 +101,16 @@ async function timeBackend(steps: number, repeats: number): Promise<number[]> {
   return times;
 }
 
+/** Peak tensor bytes above what was allocated before the meta-gradient started (the problem's own tensors). */
 async function peakBytes(steps: number): Promise<number> {
   const p = problemOf(steps);
-  const info = await tf.profile(async () => {
+  const { peakBytes: peak, startBytes } = await peakTensorBytes(async () => {
     const result = await metaGradient(p.problem, p.terms);
     await result.gradImages.data();
     result.gradImages.dispose();
-    return [];
   });
   dispose(p);
-  return info.peakBytes;
+  return peak - startBytes;
 }
 
 async function main(): Promise<void> {
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
         growthBytes: b - a,
         storedVectorBytes: vectors,
         growthBeyondStoredVectors: b - a - vectors,
-        note: 'tf.profile peakBytes; growth should equal one float32 parameter vector per extra unrolled step',
+        note: 'peak tensor bytes above the inputs during one meta-gradient; the growth should be one float32 parameter vector per extra unrolled step',
       };
       log(
         `  N=${small}: ${(a / 2 ** 20).toFixed(1)} MiB, N=${large}: ${(b / 2 ** 20).toFixed(1)} MiB, beyond stored vectors: ${((b - a - vectors) / 2 ** 20).toFixed(2)} MiB`,
