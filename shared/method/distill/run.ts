@@ -14,6 +14,11 @@ export interface DistillHooks {
   evaluate?(state: DistillState): Promise<number>;
   onCheckpoint?(key: string, state: DistillState): void | Promise<void>;
   signal?: AbortSignal;
+  /**
+   * Stop once `state.iteration` reaches this (with a checkpoint there): one slice of a longer run, as the
+   * Temporal pipeline runs it. The next call continues from that checkpoint; the result is the same.
+   */
+  until?: number;
 }
 
 export interface DistillJob {
@@ -51,7 +56,8 @@ export async function runDistillation(
       seed: distill.seed,
     });
   const ctx = { cfg: job.cfg, distill, experts: job.experts };
-  while (state.iteration <= distill.iterations) {
+  const end = Math.min(hooks.until ?? Infinity, distill.iterations + 1);
+  while (state.iteration < end) {
     hooks.signal?.throwIfAborted();
     const it = state.iteration;
     if (hooks.evaluate && distill.evalEvery > 0 && it > 0 && it % distill.evalEvery === 0) {
@@ -62,7 +68,7 @@ export async function runDistillation(
     const next = await distillIteration(state, ctx);
     state = next.state;
     await hooks.onIteration?.(next.metrics);
-    if (state.iteration % distill.checkpointEvery === 0 || state.iteration > distill.iterations) {
+    if (state.iteration % distill.checkpointEvery === 0 || state.iteration >= end) {
       const key = await saveCheckpoint(store, job.prefix, state);
       await hooks.onCheckpoint?.(key, state);
     }

@@ -15,10 +15,14 @@ export interface DistillStageHooks {
   onIteration?(metrics: IterationMetrics): void | Promise<void>;
   onEvaluation?(iteration: number, accuracy: number): void | Promise<void>;
   signal?: AbortSignal;
+  /** Run only up to this iteration (one slice); the set is published only once the run is complete. */
+  until?: number;
 }
 
 export interface DistillStageResult {
   state: DistillState;
+  /** False when `until` stopped the run early (a slice): nothing is published yet. */
+  complete: boolean;
   resultKeys: string[];
   metricsKey: string;
 }
@@ -63,6 +67,7 @@ export async function distillStage(
 
   const distillHooks: DistillHooks = {
     signal: hooks.signal,
+    until: hooks.until,
     onIteration: async (m) => {
       lines.push(JSON.stringify({ kind: 'iteration', ...m }));
       await hooks.onIteration?.(m);
@@ -118,6 +123,9 @@ export async function distillStage(
     store,
     distillHooks,
   );
-  const resultKeys = await publishSyntheticSet(store, resultsPrefix(runId, stage), state, dataset.manifest);
-  return { state, resultKeys, metricsKey };
+  const complete = state.iteration > cfg.distill.iterations;
+  const resultKeys = complete
+    ? await publishSyntheticSet(store, resultsPrefix(runId, stage), state, dataset.manifest)
+    : [];
+  return { state, resultKeys, metricsKey, complete };
 }

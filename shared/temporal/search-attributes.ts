@@ -1,0 +1,18 @@
+/**
+ * The custom search attributes that make runs listable and filterable (Web UI, `temporal workflow list
+ * --query "HoptmDataset='mnist'"`, `hoptm list`). Imported by workflow code too: @temporalio/common only.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const HOPTM_DATASET = defineSearchAttributeKey('HoptmDataset', SearchAttributeType.KEYWORD);
+export const HOPTM_PRESET = defineSearchAttributeKey('HoptmPreset', SearchAttributeType.KEYWORD);
+export const HOPTM_IPC = defineSearchAttributeKey('HoptmIpc', SearchAttributeType.INT);
+export const HOPTM_STATE = defineSearchAttributeKey('HoptmState', SearchAttributeType.KEYWORD);
+
+/** Every key with its server-side type name, as `temporal server start-dev --search-attribute K=T` takes it. */
+export const SEARCH_ATTRIBUTES: readonly { name: string; type: 'Keyword' | 'Int' }[] = [
+  { name: HOPTM_DATASET.name, type: 'Keyword' },
+  { name: HOPTM_PRESET.name, type: 'Keyword' },
+  { name: HOPTM_IPC.name, type: 'Int' },
+  { name: HOPTM_STATE.name, type: 'Keyword' },
+];
