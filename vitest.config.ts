@@ -32,7 +32,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           globalSetup: ['tests/setup/servers.ts'],
-          setupFiles: ['tests/setup/engine.ts'],
+          setupFiles: ['tests/setup/integration.ts'],
           fileParallelism: false,
         },
       },

@@ -8,6 +8,8 @@ export const HOPTM_DATASET = defineSearchAttributeKey('HoptmDataset', SearchAttr
 export const HOPTM_PRESET = defineSearchAttributeKey('HoptmPreset', SearchAttributeType.KEYWORD);
 export const HOPTM_IPC = defineSearchAttributeKey('HoptmIpc', SearchAttributeType.INT);
 export const HOPTM_STATE = defineSearchAttributeKey('HoptmState', SearchAttributeType.KEYWORD);
+/** The first 12 hex digits of the config hash: runs of one config over successive data versions. */
+export const HOPTM_CONFIG = defineSearchAttributeKey('HoptmConfig', SearchAttributeType.KEYWORD);
 
 /** Every key with its server-side type name, as `temporal server start-dev --search-attribute K=T` takes it. */
 export const SEARCH_ATTRIBUTES: readonly { name: string; type: 'Keyword' | 'Int' }[] = [
@@ -15,4 +17,5 @@ export const SEARCH_ATTRIBUTES: readonly { name: string; type: 'Keyword' | 'Int'
   { name: HOPTM_PRESET.name, type: 'Keyword' },
   { name: HOPTM_IPC.name, type: 'Int' },
   { name: HOPTM_STATE.name, type: 'Keyword' },
+  { name: HOPTM_CONFIG.name, type: 'Keyword' },
 ];

@@ -17,11 +17,14 @@ import {
   ToolMissingError,
   waitForPort,
 } from '../../shared/temporal/dev-server.ts';
+import { workflowBundle } from '../../workers/bundle.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     gcsEndpoint: string;
+    /** The workflow bundle's code, built once per test run. */
+    workflowBundleCode: string;
   }
 }
 
@@ -48,6 +51,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw err;
   }
 
+  const bundle = await workflowBundle().catch(async (err: unknown) => {
+    await Promise.all([temporal.stop(), stopProcess(gcs)]);
+    throw err;
+  });
+  project.provide('workflowBundleCode', bundle.code);
   project.provide('temporalAddress', temporal.address);
   project.provide('gcsEndpoint', gcsEndpoint);
   return async () => {

@@ -14,7 +14,9 @@ const metaSchema = z.strictObject({
     position: z.number().int().nonnegative(),
   }),
   rng: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-  best: z.strictObject({ iteration: z.number().int(), accuracy: z.number() }).nullable(),
+  best: z
+    .strictObject({ iteration: z.number().int(), accuracy: z.number(), lr: z.number() })
+    .nullable(),
 });
 
 const latestSchema = z.strictObject({ iteration: z.number().int().nonnegative(), key: z.string() });
@@ -36,8 +38,10 @@ export function encodeDistillState(s: DistillState): Uint8Array {
   };
   if (s.imagesMomentum !== null)
     tensors.imagesMomentum = { dtype: 'F32', shape: imageShape, data: s.imagesMomentum };
+  if (best !== null) tensors.bestImages = { dtype: 'F32', shape: imageShape, data: best.images };
+  const bestMeta = best === null ? null : { iteration: best.iteration, accuracy: best.accuracy, lr: best.lr };
   return encodeSafetensors(tensors, {
-    state: JSON.stringify({ iteration, imageShape, lr, lrMomentum, expertCursor, rng, best }),
+    state: JSON.stringify({ iteration, imageShape, lr, lrMomentum, expertCursor, rng, best: bestMeta }),
   });
 }
 
@@ -59,6 +63,7 @@ export function decodeDistillState(bytes: Uint8Array, source: string): DistillSt
     labels: Int32Array.from(tensor('labels')),
     mask: Uint8Array.from(tensor('mask')),
     imagesMomentum: tensors.imagesMomentum === undefined ? null : Float32Array.from(tensor('imagesMomentum')),
+    best: m.best === null ? null : { ...m.best, images: Float32Array.from(tensor('bestImages')) },
   };
 }
 
@@ -83,9 +88,17 @@ export async function saveCheckpoint(
   return key;
 }
 
+/** The newest checkpoint's iteration and key (the `latest.json` pointer), or null when there is none yet. */
+export async function latestCheckpoint(
+  store: ArtifactStore,
+  prefix: string,
+): Promise<{ iteration: number; key: string } | null> {
+  if (!(await store.exists(latestKey(prefix)))) return null;
+  return latestSchema.parse(JSON.parse(new TextDecoder().decode(await store.get(latestKey(prefix)))));
+}
+
 /** The newest complete checkpoint, or null when the run has none yet. */
 export async function restoreCheckpoint(store: ArtifactStore, prefix: string): Promise<DistillState | null> {
-  if (!(await store.exists(latestKey(prefix)))) return null;
-  const latest = latestSchema.parse(JSON.parse(new TextDecoder().decode(await store.get(latestKey(prefix)))));
-  return decodeDistillState(await store.get(latest.key), latest.key);
+  const latest = await latestCheckpoint(store, prefix);
+  return latest === null ? null : decodeDistillState(await store.get(latest.key), latest.key);
 }

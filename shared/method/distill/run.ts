@@ -19,6 +19,11 @@ export interface DistillHooks {
    * Temporal pipeline runs it. The next call continues from that checkpoint; the result is the same.
    */
   until?: number;
+  /**
+   * Asked after every iteration: `checkpoint` writes a checkpoint there (a time-based interval), `stop` also
+   * ends this call (a worker draining before shutdown). The result is the same as an uninterrupted run.
+   */
+  control?(state: DistillState): { checkpoint?: boolean; stop?: boolean } | undefined;
 }
 
 export interface DistillJob {
@@ -34,7 +39,8 @@ export interface DistillJob {
 /**
  * Runs (or continues) a distillation: restore the newest checkpoint if there is one, else build the
  * initial state; iterate 0..iterations inclusive like the reference, evaluating before the update at
- * every evalEvery-th iteration (never at 0), checkpointing every checkpointEvery iterations and at the end.
+ * every evalEvery-th iteration (never at 0) and keeping the winning point's images and lr as `best` (the
+ * selected set), checkpointing every checkpointEvery iterations and at the end.
  * Resume is the normal path: calling it again after a crash or abort continues where the last checkpoint
  * left off, bit-identically on the cpu backend.
  */
@@ -62,16 +68,24 @@ export async function runDistillation(
     const it = state.iteration;
     if (hooks.evaluate && distill.evalEvery > 0 && it > 0 && it % distill.evalEvery === 0) {
       const accuracy = await hooks.evaluate(state);
+      // Strictly greater, like the reference: the first of equal scores stays selected.
       if (state.best === null || accuracy > state.best.accuracy)
-        state = { ...state, best: { iteration: it, accuracy } };
+        state = { ...state, best: { iteration: it, accuracy, lr: state.lr, images: state.images.slice() } };
     }
     const next = await distillIteration(state, ctx);
     state = next.state;
     await hooks.onIteration?.(next.metrics);
-    if (state.iteration % distill.checkpointEvery === 0 || state.iteration >= end) {
+    const asked = hooks.control?.(state) ?? {};
+    if (
+      state.iteration % distill.checkpointEvery === 0 ||
+      state.iteration >= end ||
+      asked.checkpoint ||
+      asked.stop
+    ) {
       const key = await saveCheckpoint(store, job.prefix, state);
       await hooks.onCheckpoint?.(key, state);
     }
+    if (asked.stop) break;
     // Let timers, heartbeats and progress output run between tensor-heavy iterations.
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -4,7 +4,7 @@
  * what it gets and throws an error naming the key: `SafetensorsFormatError` for a truncated or corrupt file,
  * `ArtifactFormatError` for a well-formed file that does not hold what an expert snapshot must.
  */
-import { createHash } from 'node:crypto';
+import { digestOf } from '../../config/digest.ts';
 import { z } from 'zod';
 import type { ConvNetConfig } from '../../engine/convnet/layout.ts';
 import type { RngState } from '../../engine/random.ts';
@@ -62,16 +62,7 @@ export function expertRecipe(
 
 /** sha256 of the recipe's canonical JSON (keys sorted), so equal recipes have equal digests. */
 export function recipeDigest(recipe: ExpertRecipe): string {
-  return createHash('sha256').update(canonicalJson(recipe)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return digestOf(recipe);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

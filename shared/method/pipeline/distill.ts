@@ -6,10 +6,12 @@ import type { ArtifactStore } from '../../storage/store.ts';
 import { listCompleteExperts, loadExpertPoints } from '../experts/trajectory.ts';
 import { runDistillation, type DistillHooks } from '../distill/run.ts';
 import type { DistillState, IterationMetrics } from '../distill/state.ts';
+import { deriveSeed } from '../../engine/random.ts';
 import { evaluateSynthetic } from '../evaluate/protocol.ts';
+import { assertSelectable } from '../evaluate/selection.ts';
 import type { RunData } from './data.ts';
 import { distillPrefix, resultsPrefix } from './keys.ts';
-import { metricsHeader, publishSyntheticSet } from './outputs.ts';
+import { metricsHeader, publishStageSets } from './outputs.ts';
 
 export interface DistillStageHooks {
   onIteration?(metrics: IterationMetrics): void | Promise<void>;
@@ -17,6 +19,9 @@ export interface DistillStageHooks {
   signal?: AbortSignal;
   /** Run only up to this iteration (one slice); the set is published only once the run is complete. */
   until?: number;
+  /** See DistillHooks.control: extra checkpoints and an early stop at an iteration boundary. */
+  control?: DistillHooks['control'];
+  onCheckpoint?(key: string, state: DistillState): void | Promise<void>;
 }
 
 export interface DistillStageResult {
@@ -25,13 +30,21 @@ export interface DistillStageResult {
   complete: boolean;
   resultKeys: string[];
   metricsKey: string;
+  /** Which set `synthetic.safetensors` holds: the selected one, or the final one when nothing was evaluated. */
+  published?: 'selected' | 'final';
 }
+
+/** The seed of the in-run evaluation at `iteration`: each point is judged by its own fresh network. */
+export const inRunEvalSeed = (evalSeed: number, iteration: number): number =>
+  deriveSeed(evalSeed, 'in-run', iteration);
 
 /**
  * Distils a run's synthetic set from its stored experts (resuming from the stage's newest checkpoint), keeps
- * a JSON-lines metrics file in step with the checkpoints, and publishes the final set under results/.
- * In-run evaluations (every evalEvery iterations, one network, on the configured selection split) feed the
- * best-so-far record like the reference's eval points.
+ * a JSON-lines metrics file in step with the checkpoints, and publishes under results/ the selected set
+ * (`synthetic.safetensors`) and the final iterate (`synthetic-final.safetensors`), each labelled.
+ * In-run evaluations (every evalEvery iterations, one network seeded per iteration, on the configured
+ * selection split) pick the selected set like the reference's eval points; the selection split must exist
+ * (no fallback from val to test).
  */
 export async function distillStage(
   cfg: RunConfig,
@@ -63,32 +76,36 @@ export async function distillStage(
     );
   }
   const { dataset } = data;
-  const selection = cfg.evaluate.selection === 'val' && dataset.val ? dataset.val : dataset.test;
+  assertSelectable(cfg.evaluate.selection, dataset);
+  const selection = cfg.evaluate.selection === 'val' ? dataset.val! : dataset.test;
 
   const distillHooks: DistillHooks = {
     signal: hooks.signal,
     until: hooks.until,
+    control: hooks.control,
     onIteration: async (m) => {
       lines.push(JSON.stringify({ kind: 'iteration', ...m }));
       await hooks.onIteration?.(m);
     },
-    onCheckpoint: async (_key, state) => {
+    onCheckpoint: async (key, state) => {
       const kept = lines.filter(
         (l, i) => i === 0 || (JSON.parse(l) as { iteration: number }).iteration < state.iteration,
       );
       await store.put(metricsKey, new TextEncoder().encode(`${kept.join('\n')}\n`));
+      await hooks.onCheckpoint?.(key, state);
     },
     evaluate:
       cfg.distill.evalEvery > 0
         ? async (state) => {
             const images = tf.tensor4d(state.images, state.imageShape) as Tensor4D;
             const labels = tf.tensor1d(state.labels, 'int32') as Tensor1D;
+            const seed = inRunEvalSeed(cfg.evaluate.seed, state.iteration);
             try {
               const r = await evaluateSynthetic(
                 { images, labels, lr: state.lr },
                 { test: selection },
                 data.model,
-                { ...cfg.evaluate, runs: 1 },
+                { ...cfg.evaluate, runs: 1, seed },
                 { signal: hooks.signal },
               );
               lines.push(
@@ -97,6 +114,7 @@ export async function distillStage(
                   iteration: state.iteration,
                   split: cfg.evaluate.selection,
                   accuracy: r.mean,
+                  seed,
                 }),
               );
               await hooks.onEvaluation?.(state.iteration, r.mean);
@@ -125,7 +143,14 @@ export async function distillStage(
   );
   const complete = state.iteration > cfg.distill.iterations;
   const resultKeys = complete
-    ? await publishSyntheticSet(store, resultsPrefix(runId, stage), state, dataset.manifest)
+    ? await publishStageSets(
+        store,
+        resultsPrefix(runId, stage),
+        state,
+        dataset.manifest,
+        cfg.evaluate.selection,
+      )
     : [];
-  return { state, resultKeys, metricsKey, complete };
+  const published = state.best === null ? 'final' : 'selected';
+  return { state, resultKeys, metricsKey, complete, ...(complete ? { published } : {}) };
 }

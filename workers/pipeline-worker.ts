@@ -1,0 +1,83 @@
+/**
+ * Builds the pipeline's workers. A `cpu` worker runs the workflows and the light activities; a `gpu`
+ * worker runs the heavy activities, at most `maxConcurrentActivities` at a time (one per accelerator). Both
+ * register every activity: the task queue decides which ones reach them. `drain()` is the SIGTERM path:
+ * heavy activities checkpoint at their next iteration and stop, then the worker shuts down.
+ */
+import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import { openStore } from '../shared/storage/index.ts';
+import { workflowBundle } from './bundle.ts';
+
+export interface PipelineWorkerOptions {
+  role: 'cpu' | 'gpu';
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  maxConcurrentActivities: number;
+  checkpointIntervalSeconds: number;
+  progressIntervalSeconds: number;
+  shutdownGraceSeconds: number;
+  codeVersion: string;
+  gcsEndpoint?: string;
+  bundle?: WorkflowBundle;
+}
+
+export interface PipelineWorker {
+  worker: Worker;
+  /** Starts draining: heavy activities checkpoint and stop, the worker stops polling and shuts down. */
+  drain(): void;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Temporal's own logs go to stderr at WARN (its INFO lines are not for users). Must run before the first
+ * connection of the process; a later call does nothing.
+ */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: {
+      log() {},
+      trace() {},
+      debug() {},
+      info() {},
+      // A GPU worker registers no workflows by design: that notice is not a problem to report.
+      warn: (message, meta) =>
+        message.startsWith('No workflows registered')
+          ? undefined
+          : process.stderr.write(`temporal: ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
+      error: (message, meta) => process.stderr.write(`temporal: ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
+    },
+  });
+}
+
+export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise<PipelineWorker> {
+  const drainer = new AbortController();
+  const activities = createActivities({
+    openStore: (url) => openStore(url, { gcsEndpoint: opts.gcsEndpoint }),
+    drain: drainer.signal,
+    checkpointIntervalSeconds: opts.checkpointIntervalSeconds,
+    progressIntervalSeconds: opts.progressIntervalSeconds,
+    codeVersion: opts.codeVersion,
+  });
+  const worker = await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities,
+    ...(opts.role === 'cpu'
+      ? { workflowBundle: opts.bundle ?? (await workflowBundle()) }
+      : { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities }),
+    shutdownGraceTime: `${opts.shutdownGraceSeconds}s`,
+  });
+  return {
+    worker,
+    drain() {
+      drainer.abort(new Error('worker draining'));
+      worker.shutdown();
+    },
+  };
+}

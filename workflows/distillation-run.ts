@@ -1,0 +1,218 @@
+/**
+ * One distillation run, as durable steps (docs/pipeline.md):
+ *   validate and hash the data -> experts (fan-out, bounded) -> distillation slices (one per
+ *   easy-to-complex stage, each resuming from the newest checkpoint) -> evaluation -> publish.
+ * Every step is an activity whose state lives in the artifact store; this code only sequences them, keeps
+ * the progress the `progress` query returns, and honours pause, resume and cancel.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import {
+  HOPTM_CONFIG,
+  HOPTM_DATASET,
+  HOPTM_IPC,
+  HOPTM_PRESET,
+  HOPTM_STATE,
+} from '../shared/temporal/search-attributes.ts';
+import { expertEpochSignal, iterationSignal, pauseSignal, progressQuery, resumeSignal } from './messages.ts';
+import { distillSlices, stageCount } from './plan.ts';
+import {
+  NON_RETRYABLE,
+  type EvaluationOutcome,
+  type PreparedRun,
+  type RunPhase,
+  type RunProgress,
+  type RunRequest,
+  type RunSummary,
+} from './types.ts';
+
+/** What a run carries across continue-as-new: the progress so far and the outcome of finished steps. */
+export interface CarriedState {
+  progress: RunProgress;
+  prepared: PreparedRun | null;
+  expertsDone: boolean;
+  phaseStartedAt: number;
+}
+
+function activitiesFor(req: RunRequest) {
+  const p = req.pipeline;
+  const retry = {
+    initialInterval: `${p.retryInitialSeconds}s`,
+    maximumAttempts: p.maxAttempts,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  };
+  const light = proxyActivities<Activities>({
+    taskQueue: p.taskQueues.cpu,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: `${p.heartbeatTimeoutSeconds}s`,
+    retry,
+  });
+  const heavy = proxyActivities<Activities>({
+    taskQueue: p.taskQueues.gpu,
+    startToCloseTimeout: `${p.activityTimeoutHours}h`,
+    heartbeatTimeout: `${p.heartbeatTimeoutSeconds}s`,
+    retry,
+  });
+  return { light, heavy };
+}
+
+function initialProgress(req: RunRequest): RunProgress {
+  return {
+    runId: req.runId,
+    phase: 'validating',
+    paused: false,
+    experts: { done: 0, total: req.config.experts.count },
+    distill: { done: 0, total: req.config.distill.iterations + 1, stage: 0, stages: stageCount(req.config), last: null },
+    evaluation: { done: 0, total: 1 },
+    etaSeconds: null,
+    timings: {},
+    error: null,
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight (deterministic: the order of starts is fixed). */
+async function boundedAll<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+export async function distillationRun(req: RunRequest, carried?: CarriedState): Promise<RunSummary> {
+  const { light, heavy } = activitiesFor(req);
+  const state: CarriedState = carried ?? {
+    progress: initialProgress(req),
+    prepared: null,
+    expertsDone: false,
+    phaseStartedAt: Date.now(),
+  };
+  const progress = state.progress;
+
+  setHandler(progressQuery, () => progress);
+  setHandler(pauseSignal, () => {
+    progress.paused = true;
+    upsertSearchAttributes([{ key: HOPTM_STATE, value: 'paused' }]);
+  });
+  setHandler(resumeSignal, () => {
+    progress.paused = false;
+    upsertSearchAttributes([{ key: HOPTM_STATE, value: progress.phase }]);
+  });
+  setHandler(iterationSignal, (report) => {
+    if (report.iteration < progress.distill.done) return; // a late report from a superseded attempt
+    progress.distill.done = report.iteration;
+    progress.distill.last = report;
+    progress.etaSeconds = (progress.distill.total - report.iteration) * report.secondsPerIteration;
+  });
+  setHandler(expertEpochSignal, () => undefined);
+
+  const enter = (phase: RunPhase): void => {
+    const now = Date.now();
+    const prev = progress.phase;
+    progress.timings[prev] = (progress.timings[prev] ?? 0) + (now - state.phaseStartedAt) / 1000;
+    state.phaseStartedAt = now;
+    progress.phase = phase;
+    upsertSearchAttributes([{ key: HOPTM_STATE, value: progress.paused ? 'paused' : phase }]);
+  };
+  /** Waits while paused; the step in flight when the pause came has already finished. */
+  const unlessPaused = (): Promise<void> => condition(() => !progress.paused);
+
+  if (!carried) {
+    upsertSearchAttributes([
+      { key: HOPTM_DATASET, value: req.datasetName },
+      { key: HOPTM_PRESET, value: req.preset },
+      { key: HOPTM_IPC, value: req.config.distill.ipc },
+      { key: HOPTM_CONFIG, value: req.configHash.slice(0, 12) },
+      { key: HOPTM_STATE, value: 'validating' },
+    ]);
+  }
+
+  try {
+    if (state.prepared === null) {
+      await unlessPaused();
+      state.prepared = await light.prepareRun(req);
+    }
+
+    if (!state.expertsDone) {
+      enter('experts');
+      await boundedAll(
+        Array.from({ length: req.config.experts.count }, (_, k) => k),
+        req.pipeline.expertConcurrency,
+        async (k) => {
+          await unlessPaused();
+          const outcome = await heavy.trainExpert(req, k);
+          progress.experts.done++;
+          return outcome;
+        },
+      );
+      state.expertsDone = true;
+    }
+
+    if (progress.phase !== 'distilling') enter('distilling');
+    for (const slice of distillSlices(req.config, req.pipeline.sliceIterations)) {
+      if (slice.until <= progress.distill.done) continue;
+      await unlessPaused();
+      progress.distill.stage = slice.stage;
+      const out = await heavy.distillSlice(req, slice);
+      progress.distill.done = out.iteration;
+      if (out.last) progress.distill.last = out.last;
+      if (workflowInfo().continueAsNewSuggested) {
+        log.info('continuing as new to keep the history small', { iteration: out.iteration });
+        await continueAsNew<typeof distillationRun>(req, state);
+      }
+    }
+    progress.etaSeconds = 0;
+
+    enter('evaluating');
+    await unlessPaused();
+    const evaluation: EvaluationOutcome = await heavy.evaluateRun(req);
+    progress.evaluation.done = progress.evaluation.total;
+
+    enter('publishing');
+    await unlessPaused();
+    const published = await light.publishRun(req, {
+      prepared: state.prepared,
+      evaluation,
+      timings: progress.timings,
+    });
+    enter('completed');
+    return {
+      runId: req.runId,
+      store: req.store,
+      manifestKey: published.manifestKey,
+      resultKeys: published.resultKeys,
+      evaluation,
+      timings: progress.timings,
+      progress,
+    };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    progress.error = cancelled ? 'cancelled' : messageOf(err);
+    await CancellationScope.nonCancellable(async () => enter(cancelled ? 'cancelled' : 'failed'));
+    throw err;
+  }
+}
+
+/** The message a user needs: an activity failure's cause, not Temporal's wrapper around it. */
+function messageOf(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && 'cause' in e && e.cause instanceof Error) e = e.cause;
+  if (e instanceof ApplicationFailure || e instanceof Error) return e.message;
+  return String(e);
+}
