@@ -75,6 +75,8 @@ export function distillSliceActivity(deps: ActivityDeps) {
           `worker shutting down: distillation checkpointed at iteration ${result.state.iteration} (${beat.checkpointKey})`,
         );
       return {
+        attempt: report.attempt,
+        previousHeartbeat: report.previous,
         iteration: result.state.iteration,
         complete: result.complete,
         resumedFrom: start?.iteration ?? null,

@@ -52,6 +52,8 @@ export function trainExpertActivity(deps: ActivityDeps) {
           },
         );
         return {
+          attempt: report.attempt,
+          previousHeartbeat: report.previous,
           expert,
           resumedFrom: result.resumedFrom,
           trainedEpochs: result.trainedEpochs,

@@ -24,7 +24,7 @@ export async function createContext(
 ): Promise<RunContext> {
   const config = resolveConfig(args.preset, overridesOf(rawArgs));
   const backend = await initBackend(parseBackendChoice(args.backend), log);
-  const store = await openStore(args.out);
+  const store = await openStore(args.out, { gcsEndpoint: process.env.HOPTM_GCS_ENDPOINT });
   const runId = args.run ?? config.name;
   log(`run '${runId}' in ${store.location}`);
   const data = await loadRunData(config);

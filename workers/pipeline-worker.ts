@@ -32,25 +32,18 @@ export interface PipelineWorker {
 let runtimeInstalled = false;
 
 /**
- * Temporal's own logs go to stderr at WARN (its INFO lines are not for users). Must run before the first
- * connection of the process; a later call does nothing.
+ * Temporal's own logs (the SDK's and its native core's) go to stderr at ERROR only: their INFO and WARN
+ * lines (a GPU worker with no workflows, a workflow task slowed by tensor work sharing the process) are not
+ * for users. Must run before the first connection of the process; a later call does nothing.
  */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const write = (message: string, meta?: Record<string, unknown>): void =>
+    void process.stderr.write(`temporal: ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`);
   Runtime.install({
-    logger: {
-      log() {},
-      trace() {},
-      debug() {},
-      info() {},
-      // A GPU worker registers no workflows by design: that notice is not a problem to report.
-      warn: (message, meta) =>
-        message.startsWith('No workflows registered')
-          ? undefined
-          : process.stderr.write(`temporal: ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
-      error: (message, meta) => process.stderr.write(`temporal: ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
-    },
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: write },
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
   });
 }
 

@@ -33,6 +33,7 @@ export async function dataCheck(intent: RunIntent): Promise<DataCheckResult> {
       taskQueue: request.pipeline.taskQueues.cpu,
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      workflowTaskTimeout: '1 minute',
     });
     return result('started', `dataset ${request.datasetName} content ${request.datasetHash.slice(0, 12)} is new for this config`);
   } catch (err) {

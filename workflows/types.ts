@@ -20,6 +20,10 @@ export const NON_RETRYABLE = [
   'ArtifactFormatError',
   'InvalidKeyError',
   'StoreConfigError',
+  'StoreNotFoundError',
+  'StorePermissionError',
+  'ArtifactCorruptError',
+  'SafetensorsFormatError',
   'PublishGateError',
 ] as const;
 
@@ -97,7 +101,14 @@ export interface PreparedRun {
   manifestKey: string;
 }
 
-export interface ExpertOutcome {
+/** Where an activity attempt started: its attempt number and what the previous attempt's heartbeat said. */
+export interface AttemptInfo {
+  attempt: number;
+  /** The previous attempt's last heartbeat (its newest checkpoint), undefined on a first attempt. */
+  previousHeartbeat?: unknown;
+}
+
+export interface ExpertOutcome extends AttemptInfo {
   expert: number;
   /** The epoch this attempt resumed from (its checkpoint), null when it started from initialisation. */
   resumedFrom: number | null;
@@ -105,7 +116,7 @@ export interface ExpertOutcome {
   alreadyComplete: boolean;
 }
 
-export interface SliceOutcome {
+export interface SliceOutcome extends AttemptInfo {
   /** The next iteration to run after this slice (the distillation's checkpoint). */
   iteration: number;
   complete: boolean;

@@ -49,6 +49,8 @@ export interface DecodedSafetensors {
 /** A malformed safetensors file. The message names the file (or key) and says what was expected and found. */
 export class SafetensorsFormatError extends Error {
   override readonly name = 'SafetensorsFormatError';
+  /** Bytes that do not parse will not parse on a retry. */
+  readonly retryable = false;
 
   constructor(
     readonly source: string,

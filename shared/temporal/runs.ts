@@ -71,6 +71,8 @@ export async function triggerRun(client: Client, req: RunRequest): Promise<Trigg
       args: [req],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      // Workers that share a process with tensor work answer workflow tasks late; don't time them out.
+      workflowTaskTimeout: '1 minute',
     });
     const attached = before?.status.name === 'RUNNING';
     return { handle, outcome: attached ? 'attached' : 'started' };
