@@ -10,6 +10,7 @@ import { codeVersion } from '../shared/temporal/code-version.ts';
 import { connectionSettings } from '../shared/temporal/connection.ts';
 import { ensureLocalServer } from '../shared/temporal/local-server.ts';
 import { keepHealthFile } from './health.ts';
+import { inClusterMarker } from './pod-marker.ts';
 import { createPipelineWorker, quietRuntime } from './pipeline-worker.ts';
 
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
@@ -35,8 +36,9 @@ export async function runWorkerProcess(
     checkpointIntervalSeconds: env.HOPTM_CHECKPOINT_INTERVAL_SECONDS,
     progressIntervalSeconds: env.HOPTM_PROGRESS_INTERVAL_SECONDS,
     shutdownGraceSeconds: env.HOPTM_SHUTDOWN_GRACE_SECONDS,
-    codeVersion: codeVersion(rawEnv.HOPTM_CODE_VERSION),
+    codeVersion: codeVersion(env.HOPTM_CODE_VERSION),
     gcsEndpoint: env.HOPTM_GCS_ENDPOINT,
+    marker: role === 'gpu' ? inClusterMarker(env, log) : null,
   });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {

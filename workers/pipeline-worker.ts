@@ -8,6 +8,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@tempora
 import { createActivities } from '../activities/index.ts';
 import { openStore } from '../shared/storage/index.ts';
 import { workflowBundle } from './bundle.ts';
+import type { PodMarker } from './pod-marker.ts';
 
 export interface PipelineWorkerOptions {
   role: 'cpu' | 'gpu';
@@ -21,6 +22,8 @@ export interface PipelineWorkerOptions {
   codeVersion: string;
   gcsEndpoint?: string;
   bundle?: WorkflowBundle;
+  /** Marks the pod busy while an activity runs (GPU workers in the cluster). */
+  marker?: PodMarker | null;
 }
 
 export interface PipelineWorker {
@@ -56,11 +59,14 @@ export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise
     progressIntervalSeconds: opts.progressIntervalSeconds,
     codeVersion: opts.codeVersion,
   });
+  const marker = opts.marker;
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities,
+    activities: marker
+      ? Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, marker.wrap(fn as never)]))
+      : activities,
     ...(opts.role === 'cpu'
       ? { workflowBundle: opts.bundle ?? (await workflowBundle()) }
       : { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities }),

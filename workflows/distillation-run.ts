@@ -165,17 +165,19 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
     }
 
     if (progress.phase !== 'distilling') enter('distilling');
+    let slicesHere = 0;
     for (const slice of distillSlices(req.config, req.pipeline.sliceIterations)) {
       if (slice.until <= progress.distill.done) continue;
+      if (slicesHere >= req.pipeline.slicesPerHistory || workflowInfo().continueAsNewSuggested) {
+        log.info('continuing as new to keep the history small', { iteration: progress.distill.done });
+        await continueAsNew<typeof distillationRun>(req, state);
+      }
       await unlessPaused();
       progress.distill.stage = slice.stage;
       const out = await heavy.distillSlice(req, slice);
+      slicesHere++;
       progress.distill.done = out.iteration;
       if (out.last) progress.distill.last = out.last;
-      if (workflowInfo().continueAsNewSuggested) {
-        log.info('continuing as new to keep the history small', { iteration: out.iteration });
-        await continueAsNew<typeof distillationRun>(req, state);
-      }
     }
     progress.etaSeconds = 0;
 

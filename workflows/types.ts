@@ -41,7 +41,7 @@ export interface RunRequest {
   datasetHash: string;
   /** The dataset's name (its manifest's): a search attribute. */
   datasetName: string;
-  /** sha256 of the config's canonical JSON. */
+  /** sha256 of the canonical JSON of the config and the store (`configHashOf`). */
   configHash: string;
   /** Scheduling only (timeouts, concurrency, slice size): never part of the results or the run id. */
   pipeline: PipelineOptions;

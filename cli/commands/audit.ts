@@ -6,6 +6,7 @@ import { createContext, log, type RunContext } from '../context.ts';
 import { auditKey, auditRun, type AuditResult } from '../../shared/method/audit/audit.ts';
 import { assertPublishable, PublishGateError } from '../../shared/method/audit/gate.ts';
 import { publishStage } from '../../shared/method/pipeline/publish.ts';
+import { resultsPrefix } from '../../shared/method/pipeline/keys.ts';
 import { codeVersion } from '../../shared/temporal/code-version.ts';
 
 export default defineCommand({
@@ -42,7 +43,7 @@ export default defineCommand({
       return;
     }
     const audit = await runAudit(ctx, args.stage);
-    if (args.result) writeAuditSummary(args.result, audit, ctx);
+    if (args.result) writeAuditSummary(args.result, audit, ctx, await evaluationSummary(ctx, args.stage));
     if (args.gate) assertPublishable(audit, ctx.config.audit.gate);
   },
 });
@@ -65,20 +66,44 @@ export async function runPublish(
       onStep: log,
     });
     if (r.audit) printAudit(r.audit);
-    if (r.audit && result) writeAuditSummary(result, r.audit, ctx);
+    if (r.audit && result) writeAuditSummary(result, r.audit, ctx, await evaluationSummary(ctx, stage));
     log(`publish: ${r.publishKey}; report: ${r.reportKey} in ${ctx.store.location}`);
     return r.audit;
   } catch (err) {
     // A refused publish still leaves its audit: show and save its figures before failing.
     if (err instanceof PublishGateError && result) {
       const audit = await auditFromStore(ctx, stage);
-      if (audit) writeAuditSummary(result, audit, ctx);
+      if (audit) writeAuditSummary(result, audit, ctx, await evaluationSummary(ctx, stage));
     }
     throw err;
   }
 }
 
-async function auditFromStore(ctx: RunContext, stage: string): Promise<AuditResult | null> {
+/** Test accuracy of the stage's sets from evaluation.json (null before evaluation), to read beside the audit. */
+export async function evaluationSummary(ctx: RunContext, stage: string): Promise<unknown> {
+  const key = `${resultsPrefix(ctx.runId, stage)}/evaluation.json`;
+  if (!(await ctx.store.exists(key))) return null;
+  const doc: unknown = JSON.parse(new TextDecoder().decode(await ctx.store.get(key)));
+  const pick = (name: string): unknown => {
+    const r: unknown = typeof doc === 'object' && doc !== null ? Reflect.get(doc, name) : null;
+    return typeof r === 'object' && r !== null
+      ? {
+          testMean: Reflect.get(r, 'mean'),
+          testStd: Reflect.get(r, 'std'),
+          val: Reflect.get(r, 'val') ?? null,
+        }
+      : null;
+  };
+  return {
+    key,
+    sets: typeof doc === 'object' && doc !== null ? (Reflect.get(doc, 'sets') ?? null) : null,
+    published: pick('synthetic'),
+    final: pick('final'),
+    randomReal: pick('randomReal'),
+  };
+}
+
+export async function auditFromStore(ctx: RunContext, stage: string): Promise<AuditResult | null> {
   const key = auditKey(ctx.runId, stage);
   if (!(await ctx.store.exists(key))) return null;
   const doc: unknown = JSON.parse(new TextDecoder().decode(await ctx.store.get(key)));
@@ -107,7 +132,12 @@ export function printAudit(audit: AuditResult): void {
 }
 
 /** The headline figures, for bench/results (what ran, on what, and the numbers). */
-export function writeAuditSummary(path: string, audit: AuditResult, ctx: RunContext): void {
+export function writeAuditSummary(
+  path: string,
+  audit: AuditResult,
+  ctx: RunContext,
+  evaluation: unknown = null,
+): void {
   const nc = audit.nearCopies;
   const m = audit.membership;
   const attack = (t: NonNullable<typeof m>['synthetic']) => ({
@@ -126,7 +156,8 @@ export function writeAuditSummary(path: string, audit: AuditResult, ctx: RunCont
   const summary = {
     benchmark: 'privacy-mnist',
     date: new Date().toISOString(),
-    command: process.argv.slice(1).join(' '),
+    command: `npx tsx cli/index.ts ${process.argv.slice(2).join(' ')}`,
+    code: codeVersion(process.env.HOPTM_CODE_VERSION),
     run: audit.runId,
     stage: audit.stage,
     preset: ctx.config.name,
@@ -162,6 +193,7 @@ export function writeAuditSummary(path: string, audit: AuditResult, ctx: RunCont
       real: attack(m.real),
     },
     auditSeconds: audit.seconds,
+    evaluation,
   };
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(summary, null, 2)}\n`);

@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { runArgs } from '../args.ts';
 import { createContext, log } from '../context.ts';
 import { progressBar } from '../progress.ts';
-import { evaluateStage } from '../../shared/method/pipeline/evaluate.ts';
+import { evaluateStage, loadPublishedSet } from '../../shared/method/pipeline/evaluate.ts';
 
 export default defineCommand({
   meta: {
@@ -30,7 +30,9 @@ export async function runEvaluate(
   baseline: boolean,
 ): Promise<void> {
   const { evaluate } = ctx.config;
-  const networks = evaluate.runs * (baseline ? 2 : 1);
+  // The published set, the final iterate when the published one was selected earlier, and the baseline.
+  const selected = (await loadPublishedSet(ctx.store, ctx.runId, stage)).kind === 'selected';
+  const networks = evaluate.runs * (1 + (selected ? 1 : 0) + (baseline ? 1 : 0));
   const bar = progressBar('evaluate', networks * (evaluate.epochs + 1));
   let finished = 0;
   const result = await evaluateStage(ctx.config, ctx.data, ctx.store, ctx.runId, stage, {
@@ -45,9 +47,18 @@ export async function runEvaluate(
   bar.done();
   const pct = (r: { mean: number; std: number }): string =>
     `${(100 * r.mean).toFixed(2)} ± ${(100 * r.std).toFixed(2)}%`;
+  const sets = result.sets;
+  const which =
+    sets?.synthetic.kind === 'selected'
+      ? `selected on ${sets.synthetic.selection?.split} at iteration ${sets.synthetic.iteration}`
+      : 'final';
   log(
-    `synthetic (ipc ${ctx.config.distill.ipc}, ${evaluate.runs} networks, learned lr ${result.synthetic.protocol.lr.toPrecision(4)}): ${pct(result.synthetic)} test accuracy`,
+    `synthetic, ${which} (ipc ${ctx.config.distill.ipc}, ${evaluate.runs} networks, learned lr ${result.synthetic.protocol.lr.toPrecision(4)}): ${pct(result.synthetic)} test accuracy`,
   );
+  if (result.final && result.final !== result.synthetic)
+    log(
+      `synthetic, final iterate (iteration ${sets?.final.iteration}, lr ${result.final.protocol.lr.toPrecision(4)}): ${pct(result.final)} test accuracy`,
+    );
   if (result.randomReal)
     log(`random real subset (same ipc, lr ${result.randomReal.protocol.lr}): ${pct(result.randomReal)}`);
   log(`evaluation: ${result.key}`);

@@ -58,7 +58,7 @@ export default defineCommand({
       async run({ args, rawArgs }) {
         const every = parseInterval(args.every);
         const intent = intentFromArgs(args, rawArgs);
-        const id = args.id ?? dataCheckWorkflowId(configHashOf(intent.config));
+        const id = args.id ?? dataCheckWorkflowId(configHashOf(intent.config, intent.store));
         await withClient(args.out, async (client) => {
           try {
             await client.schedule.create({

@@ -19,6 +19,10 @@ export const pipelineSchema = z
       description:
         'Distillation iterations per activity; 0 = one easy-to-complex stage (mask.growEvery) per activity.',
     }),
+    slicesPerHistory: z.number().int().min(1).default(100).meta({
+      description:
+        'Distillation slices per workflow history before it continues as new (also when the server suggests it).',
+    }),
     heartbeatTimeoutSeconds: z.number().int().min(1).default(120).meta({
       description: 'A heavy activity that sends no heartbeat for this long is retried on another worker.',
     }),

@@ -40,6 +40,12 @@ export const workerEnvSchema = z
     HOPTM_HEALTH_FILE: z.string().min(1).optional(),
     POD_NAME: z.string().min(1).optional(),
     POD_NAMESPACE: z.string().min(1).optional(),
+    HOPTM_BUSY_LABEL: z.string().min(1).default('hoptm.dev/busy').meta({
+      description: 'The label a GPU worker sets on its own pod while it runs an activity.',
+    }),
+    KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+    KUBERNETES_SERVICE_PORT: z.string().min(1).optional(),
+    HOPTM_CODE_VERSION: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     const cert = env.TEMPORAL_TLS_CERT ?? env.TEMPORAL_TLS_CLIENT_CERT_PATH;

