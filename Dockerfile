@@ -2,18 +2,17 @@
 # HoP-TM worker images: one file, two targets (docs/deploy.md has the exact commands).
 #   docker build --target cpu -t <registry>/worker-cpu:<tag> .   workflows and I/O activities, wasm backend
 #   docker build --target gpu -t <registry>/worker-gpu:<tag> .   GPU activities, webgpu (Dawn over Vulkan) or
-#                                                                tensorflow (tfjs-node-gpu, CUDA 11.2/cuDNN 8.1)
+#                                                                tensorflow (tfjs-node-gpu, CUDA 12/cuDNN 9)
 #
 # !!! The worker entry points (workers/cpu-worker.ts, workers/gpu-worker.ts) arrive with the Temporal pipeline
 # !!! issue. Until then both images build, but their CMD has no file to run and the container exits at once.
 #
-# Stages: deps (production node_modules from the lockfile) -> gpu-deps (+ tfjs-node-gpu) ; cuda (only a source
-# of CUDA/cuDNN libraries) ; base (Node 22 LTS on Debian bookworm, non-root user, sources, health check) ->
-# cpu, gpu. The GPU image is bookworm, not NVIDIA's Ubuntu 20.04 image: Dawn's dawn.node (npm `webgpu`) needs
-# glibc >= 2.34 and Ubuntu 20.04 has 2.31, so the CUDA 11.2 and cuDNN 8.1 libraries are copied over instead.
+# Stages: deps (production node_modules from the lockfile) -> gpu-deps (+ tfjs-node-gpu in .tools/, with CUDA
+# from PyPI) ; base (Node 22 LTS on Debian bookworm, non-root user, sources, health check) -> cpu, gpu. The GPU
+# image is bookworm, not an NVIDIA CUDA image: Dawn's dawn.node (npm `webgpu`) needs glibc >= 2.34, and the
+# CUDA libraries come as PyPI wheels with tfjs-node-gpu (below), so no CUDA base image is needed.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
-ARG CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -21,14 +20,18 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# @tensorflow/tfjs-node-gpu is not in package.json: its install script downloads libtensorflow 2.9.1 (GPU),
-# which the project's build machines cannot reach (platform.md section 2). A normal image build can.
+# @tensorflow/tfjs-node-gpu is not in package.json (its install script downloads libtensorflow from a web site).
+# scripts/install-tfjs-node.sh --gpu, the same script as on GPU machines, builds it from source into
+# .tools/tfjs-node-gpu against the TensorFlow C library of PyPI's `tensorflow` wheel, and puts CUDA 12, cuDNN 9
+# etc. from the nvidia-*-cu12 wheels beside it (deps/nvidia, where TensorFlow looks for them): every download
+# pinned by version and sha256, from the registries only. The build tools stay in this stage.
 FROM deps AS gpu-deps
-ARG TFJS_NODE_GPU_VERSION=4.22.0
-RUN npm install --no-save --omit=dev --no-audit --no-fund "@tensorflow/tfjs-node-gpu@${TFJS_NODE_GPU_VERSION}" \
- && npm cache clean --force
-
-FROM ${CUDA_IMAGE} AS cuda
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make g++ python3-pip \
+ && rm -rf /var/lib/apt/lists/*
+COPY scripts/install-tfjs-node.sh scripts/
+RUN scripts/install-tfjs-node.sh --gpu \
+ && rm -rf .tools/cache .tools/tfjs-node-gpu/node_modules/@tensorflow/tfjs-node-gpu/deps/include
 
 FROM ${NODE_IMAGE} AS base
 ARG VERSION=0.1.0
@@ -73,13 +76,14 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libvulkan1 \
  && rm -rf /var/lib/apt/lists/*
 COPY infra/docker/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json
-# CUDA 11.2 runtime libraries (cudart, cuBLAS, cuFFT, cuRAND, cuSOLVER, cuSPARSE) and cuDNN 8.1.
-COPY --from=cuda /usr/local/cuda-11.2/targets/x86_64-linux/lib/ /usr/local/cuda-11.2/lib64/
-COPY --from=cuda /usr/lib/x86_64-linux-gnu/libcudnn* /usr/local/cudnn-8.1/lib64/
-COPY --from=gpu-deps /app/node_modules ./node_modules
+COPY --from=deps /app/node_modules ./node_modules
+# tfjs-node-gpu with its libtensorflow and CUDA libraries; shared/engine/backends/tensorflow.ts loads it from here.
+COPY --from=gpu-deps /app/.tools/tfjs-node-gpu ./.tools/tfjs-node-gpu
+# The driver's libcuda.so.1: GKE mounts it at /usr/local/nvidia/lib64 (the NVIDIA runtime puts it on the
+# default path elsewhere).
 ENV NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
-    LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/cuda-11.2/lib64:/usr/local/cudnn-8.1/lib64 \
+    LD_LIBRARY_PATH=/usr/local/nvidia/lib64 \
     CUDA_CACHE_PATH=/tmp/.nv/ComputeCache \
     XDG_RUNTIME_DIR=/tmp \
     HOPTM_BACKEND=webgpu

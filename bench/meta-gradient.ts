@@ -10,21 +10,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { tf } from '../shared/engine/tf.ts';
 import {
   BACKEND_NAMES,
   initBackend,
   type BackendInfo,
   type BackendName,
 } from '../shared/engine/backends/index.ts';
-import { convNetLayout, type ConvNetConfig } from '../shared/engine/convnet/layout.ts';
-import { initConvNetParams } from '../shared/engine/convnet/init.ts';
-import { sampleAugDraw } from '../shared/engine/dsa/draws.ts';
-import { createRng } from '../shared/engine/random.ts';
-import { syntheticStepBatches } from '../shared/method/batches.ts';
+import { convNetLayout } from '../shared/engine/convnet/layout.ts';
 import { metaGradient } from '../shared/method/matching/meta-gradient.ts';
-import type { MatchingProblem, MatchingTerms } from '../shared/method/matching/problem.ts';
 import { hasCudaGpu, machineInfo, sourceRevision, summarise } from './lib/machine.ts';
+import { BATCH, CFG, FULL_STEPS, N_SYN, disposeProblem, problemOf } from './lib/meta-problem.ts';
 import { peakTensorBytes } from './lib/peak-memory.ts';
 import { runReference } from './lib/pytorch.ts';
 
@@ -42,49 +37,6 @@ const { values: args } = parseArgs({
 });
 const log = (m: string): void => console.error(m);
 
-const CFG: ConvNetConfig = { channels: 3, width: 128, depth: 3, imageSize: 32, numClasses: 9 };
-const N_SYN = 90;
-const BATCH = 10;
-const FULL_STEPS = 80;
-
-/** A reproducible IPC10-shaped problem: expert points near an init, DSA on every step, half the mask on. */
-function problemOf(steps: number): { problem: MatchingProblem; terms: MatchingTerms } {
-  const rng = createRng(0);
-  const start = initConvNetParams(CFG, rng);
-  const target = start.map((v) => v + 0.01 * (rng.next() - 0.5));
-  const mid = start.map((v, i) => 0.5 * (v + target[i]!) + 0.002 * (rng.next() - 0.5));
-  const s = CFG.imageSize;
-  return {
-    problem: {
-      cfg: CFG,
-      expert: { start: tf.tensor1d(start), mid: tf.tensor1d(mid), target: tf.tensor1d(target) },
-      images: tf.tensor4d(
-        Float32Array.from({ length: N_SYN * s * s * 3 }, () => 2 * rng.next() - 1),
-        [N_SYN, s, s, 3],
-      ),
-      labels: tf.tensor1d(
-        Array.from({ length: N_SYN }, (_, i) => Math.floor(i / 10)),
-        'int32',
-      ),
-      lr: 0.01,
-      steps: syntheticStepBatches(N_SYN, BATCH, steps, rng).map((indices) => ({
-        indices,
-        draw: sampleAugDraw(rng, indices.length, s, s),
-      })),
-    },
-    terms: {
-      mask: tf.tensor1d(
-        Float32Array.from({ length: convNetLayout(CFG).size }, () => (rng.next() < 0.5 ? 1 : 0)),
-      ),
-      lambda: 0.5,
-    },
-  };
-}
-
-function dispose({ problem, terms }: ReturnType<typeof problemOf>): void {
-  tf.dispose([problem.images, problem.labels, terms.mask, ...Object.values(problem.expert)]);
-}
-
 /** Times full meta-gradients (the result is read back, so GPU work is inside the timing). */
 async function timeBackend(steps: number, repeats: number): Promise<number[]> {
   const p = problemOf(steps);
@@ -97,7 +49,7 @@ async function timeBackend(steps: number, repeats: number): Promise<number[]> {
     times.push(performance.now() - t0);
     log(`  ${r === 0 ? 'warm-up' : `repeat ${r}`}: ${(times.at(-1)! / steps).toFixed(1)} ms per inner step`);
   }
-  dispose(p);
+  disposeProblem(p);
   return times;
 }
 
@@ -109,7 +61,7 @@ async function peakBytes(steps: number): Promise<number> {
     await result.gradImages.data();
     result.gradImages.dispose();
   });
-  dispose(p);
+  disposeProblem(p);
   return peak - startBytes;
 }
 

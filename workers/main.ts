@@ -39,6 +39,7 @@ export async function runWorkerProcess(
     codeVersion: codeVersion(env.HOPTM_CODE_VERSION),
     gcsEndpoint: env.HOPTM_GCS_ENDPOINT,
     marker: role === 'gpu' ? inClusterMarker(env, log) : null,
+    bundlePath: env.HOPTM_WORKFLOW_BUNDLE,
   });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {

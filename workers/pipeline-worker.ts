@@ -22,6 +22,8 @@ export interface PipelineWorkerOptions {
   codeVersion: string;
   gcsEndpoint?: string;
   bundle?: WorkflowBundle;
+  /** A workflow bundle file built at image build (HOPTM_WORKFLOW_BUNDLE), instead of bundling at start. */
+  bundlePath?: string;
   /** Marks the pod busy while an activity runs (GPU workers in the cluster). */
   marker?: PodMarker | null;
 }
@@ -68,7 +70,7 @@ export async function createPipelineWorker(opts: PipelineWorkerOptions): Promise
       ? Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, marker.wrap(fn as never)]))
       : activities,
     ...(opts.role === 'cpu'
-      ? { workflowBundle: opts.bundle ?? (await workflowBundle()) }
+      ? { workflowBundle: opts.bundle ?? (await workflowBundle(opts.bundlePath)) }
       : { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities }),
     shutdownGraceTime: `${opts.shutdownGraceSeconds}s`,
   });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 /** Where a benchmark ran: reported with every figure. */
 export function machineInfo(): Record<string, unknown> {
@@ -16,6 +16,8 @@ export function machineInfo(): Record<string, unknown> {
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     gpu,
+    // Other jobs share the build machines: the 1, 5 and 15-minute load averages when the figures were written.
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };

@@ -10,7 +10,9 @@ interface EngineInternals {
  * Math.max(...kernels), which overflows the call stack beyond ~100k kernels (an 80-step meta-gradient
  * launches far more). This wraps the engine's tensor tracking instead; benchmark use only.
  */
-export async function peakTensorBytes(fn: () => Promise<void>): Promise<{ peakBytes: number; startBytes: number }> {
+export async function peakTensorBytes(
+  fn: () => Promise<void>,
+): Promise<{ peakBytes: number; startBytes: number }> {
   const engine = tf.engine() as unknown as EngineInternals;
   const original = engine.trackTensor;
   const startBytes = engine.state.numBytes;

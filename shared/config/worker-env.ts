@@ -46,6 +46,9 @@ export const workerEnvSchema = z
     KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
     KUBERNETES_SERVICE_PORT: z.string().min(1).optional(),
     HOPTM_CODE_VERSION: z.string().min(1).optional(),
+    HOPTM_WORKFLOW_BUNDLE: z.string().min(1).optional().meta({
+      description: 'The workflow bundle built at image build (scripts/bundle-workflows.ts); unset: bundle at start.',
+    }),
   })
   .superRefine((env, ctx) => {
     const cert = env.TEMPORAL_TLS_CERT ?? env.TEMPORAL_TLS_CLIENT_CERT_PATH;

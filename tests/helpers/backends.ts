@@ -7,9 +7,12 @@ import {
   type BackendOptions,
 } from '../../shared/engine/backends/index.ts';
 
-/** Backends the shared suites run on: env HOPTM_TEST_BACKENDS (comma-separated), default cpu,wasm,webgpu. */
+/**
+ * Backends the shared suites run on: env HOPTM_TEST_BACKENDS (comma-separated), default every backend,
+ * cpu,wasm,webgpu,tensorflow (scripts/setup.sh installs what webgpu and tensorflow need).
+ */
 export const TEST_BACKENDS: readonly BackendName[] = parseTestBackends(
-  process.env.HOPTM_TEST_BACKENDS ?? 'cpu,wasm,webgpu',
+  process.env.HOPTM_TEST_BACKENDS ?? BACKEND_NAMES.join(','),
 );
 
 /**

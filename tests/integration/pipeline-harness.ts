@@ -57,7 +57,7 @@ const TINY_METHOD = TINY.filter((o) => !o.startsWith('dataset.'));
 
 /** A tiny run on a MedMNIST-format file (tests write and change such files to test data checks). */
 export function tinyMedmnistConfig(path: string, extra: string[] = []): RunConfig {
-  const dataset = JSON.stringify({ kind: 'medmnist', path, imageSize: 28 });
+  const dataset = JSON.stringify({ kind: 'medmnist', path, imageSize: 28, includeVal: true });
   return resolveConfig('mnist-ci', [`dataset=${dataset}`, ...TINY_METHOD, ...extra]);
 }
 

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,18 +13,26 @@ import {
   type BackendChoice,
 } from '../../shared/engine/backends/index.ts';
 import { activate } from '../../shared/engine/backends/activate.ts';
+import { ENGINE_GRADIENTS } from '../../shared/engine/gradients/register.ts';
 import { MAX_WASM_THREADS, defaultWasmThreads } from '../../shared/engine/backends/wasm.ts';
 import * as webgpu from '../../shared/engine/backends/webgpu.ts';
-import { TFJS_NODE_PACKAGES } from '../../shared/engine/backends/tensorflow.ts';
 import { TEST_BACKENDS, TEST_BACKEND_OPTIONS, forEachBackend } from '../helpers/backends.ts';
 
 const BACKENDS_INDEX = fileURLToPath(new URL('../../shared/engine/backends/index.ts', import.meta.url));
+const TENSORFLOW_MODULE = fileURLToPath(
+  new URL('../../shared/engine/backends/tensorflow.ts', import.meta.url),
+);
 const TF_MODULE = fileURLToPath(new URL('../../shared/engine/tf.ts', import.meta.url));
 const NO_ADAPTER =
   "backend 'webgpu' failed to start: no Vulkan adapter (is libvulkan1 + a Vulkan driver installed? see " +
   "scripts/install-system.sh; in a container NVIDIA_DRIVER_CAPABILITIES must include 'graphics')";
 
+const TFJS_NODE_MISSING =
+  '@tensorflow/tfjs-node-gpu is not installed (scripts/install-tfjs-node.sh --gpu); ' +
+  '@tensorflow/tfjs-node is not installed (scripts/install-tfjs-node.sh)';
+
 const silent = (): void => {};
+const emptyDir = (): string => mkdtempSync(join(tmpdir(), 'hoptm-no-tfjs-node-'));
 afterAll(async () => {
   await initBackend('cpu', silent);
 });
@@ -74,18 +81,28 @@ describe('initBackend', () => {
     if (info.name === 'wasm') expect(info.reason).toMatch(/webgpu: /);
   });
 
-  it('auto passes over webgpu, saying why, when Vulkan has no driver (child process, VK_ICD_FILENAMES -> empty)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hoptm-no-icd-'));
-    writeFileSync(join(dir, 'none.json'), '{}');
+  it.runIf(TEST_BACKENDS.includes('tensorflow'))(
+    'auto picks tensorflow where tfjs-node is installed (HOPTM_TEST_BACKENDS has tensorflow), our gradients still in force',
+    async () => {
+      const info = await initBackend('auto', silent, TEST_BACKEND_OPTIONS);
+      expect(info.name).toBe('tensorflow');
+      expect(info.adapter).toMatch(/^@tensorflow\/tfjs-node(-gpu)? \(TensorFlow \d+\.\d+\.\d+, (CPU|GPU)\)$/);
+      expect(info.reason).toBe('tfjs-node (libtensorflow) is installed');
+      // Loading tfjs-node must not have put tfjs's stock (second-order-wrong) gradients back.
+      for (const g of ENGINE_GRADIENTS) expect(tf.getGradient(g.kernelName), g.kernelName).toBe(g);
+    },
+  );
+
+  it('auto passes over tensorflow, saying why, when tfjs-node is not installed (child process, empty search roots)', () => {
     const out = runInChild(
       `const { initBackend } = await import(${JSON.stringify(pathToFileURL(BACKENDS_INDEX).href)});
-       const info = await initBackend('auto', () => {});
+       const info = await initBackend('auto', () => {}, { tfjsNodeRoots: [${JSON.stringify(emptyDir())}] });
        console.log(JSON.stringify(info));`,
-      { VK_ICD_FILENAMES: join(dir, 'none.json'), VK_DRIVER_FILES: join(dir, 'none.json') },
+      {},
     );
     const info = JSON.parse(out) as { name: string; reason: string };
-    expect(info.name).not.toBe('webgpu');
-    expect(info.reason).toContain('webgpu: no Vulkan adapter');
+    expect(info.name).not.toBe('tensorflow');
+    expect(info.reason).toContain(`passed over: tensorflow: ${TFJS_NODE_MISSING}`);
   });
 
   it('switches between backends in one process, with equal results', async () => {
@@ -125,23 +142,60 @@ describe('a backend that cannot start fails with an error naming it and the caus
     await expect(webgpu.start({ gpu })).rejects.toThrow(`${NO_ADAPTER}: requestAdapter threw device lost`);
   });
 
-  it('tensorflow when neither tfjs-node package is installed (else: it starts)', async () => {
-    const require = createRequire(import.meta.url);
-    const installed = TFJS_NODE_PACKAGES.some((name) => {
-      try {
-        require.resolve(name);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (installed) {
-      expect((await initBackend('tensorflow', silent)).name).toBe('tensorflow');
-      return;
-    }
-    await expect(initBackend('tensorflow', silent)).rejects.toThrow(
-      "backend 'tensorflow' failed to start: @tensorflow/tfjs-node-gpu is not installed; @tensorflow/tfjs-node is not installed",
+  it('tensorflow when neither tfjs-node package is installed (child process, empty search roots)', () => {
+    const out = runInChild(
+      `const { initBackend } = await import(${JSON.stringify(pathToFileURL(BACKENDS_INDEX).href)});
+       try { await initBackend('tensorflow', () => {}, { tfjsNodeRoots: [${JSON.stringify(emptyDir())}] }); console.log('started'); }
+       catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
+      {},
     );
+    expect(JSON.parse(out)).toEqual({
+      name: 'BackendStartError',
+      message: `backend 'tensorflow' failed to start: ${TFJS_NODE_MISSING}`,
+    });
+  });
+
+  it('tensorflow when the package is there but its native binding is not (child process)', () => {
+    const root = emptyDir();
+    const pkg = join(root, 'node_modules/@tensorflow/tfjs-node');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{ "name": "@tensorflow/tfjs-node", "main": "index.js" }');
+    writeFileSync(
+      join(pkg, 'index.js'),
+      "throw new Error('libtensorflow.so.2: cannot open shared object file');",
+    );
+    const out = runInChild(
+      `const { initBackend } = await import(${JSON.stringify(pathToFileURL(BACKENDS_INDEX).href)});
+       try { await initBackend('tensorflow', () => {}, { tfjsNodeRoots: [${JSON.stringify(root)}] }); console.log('started'); }
+       catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
+      {},
+    );
+    expect(JSON.parse(out)).toEqual({
+      name: 'BackendStartError',
+      message:
+        "backend 'tensorflow' failed to start: @tensorflow/tfjs-node-gpu is not installed (scripts/install-tfjs-node.sh --gpu); " +
+        `@tensorflow/tfjs-node (${join(pkg, 'index.js')}) failed to load: libtensorflow.so.2: cannot open shared object file`,
+    });
+  });
+
+  it('tensorflow passes over an installed tfjs-node-gpu when there is no NVIDIA driver (child process)', () => {
+    const root = emptyDir();
+    const pkg = join(root, 'node_modules/@tensorflow/tfjs-node-gpu');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{ "name": "@tensorflow/tfjs-node-gpu", "main": "index.js" }');
+    writeFileSync(join(pkg, 'index.js'), "throw new Error('loaded without a driver');");
+    const out = runInChild(
+      `const tensorflow = await import(${JSON.stringify(pathToFileURL(TENSORFLOW_MODULE).href)});
+       try { await tensorflow.start({ roots: [${JSON.stringify(root)}], nvidiaDriver: false }); console.log('started'); }
+       catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
+      {},
+    );
+    expect(JSON.parse(out)).toEqual({
+      name: 'BackendStartError',
+      message:
+        "backend 'tensorflow' failed to start: @tensorflow/tfjs-node-gpu is installed but there is no NVIDIA driver " +
+        '(/proc/driver/nvidia/version); @tensorflow/tfjs-node is not installed (scripts/install-tfjs-node.sh)',
+    });
   });
 
   it("a tfjs backend whose initialisation throws: tfjs's reason is in the error", async () => {

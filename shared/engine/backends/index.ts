@@ -35,7 +35,8 @@ export type Log = (msg: string) => void;
 /**
  * Makes a backend ready and active (`tf.setBackend`). A named backend that cannot start throws a
  * `BackendStartError` naming it and the cause: it never falls back. `auto` takes the first of
- *   1. `tensorflow`: @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, if installed and it loads;
+ *   1. `tensorflow`: @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (scripts/install-tfjs-node.sh), if
+ *      installed and it loads;
  *   2. `webgpu`: if the adapter is a hardware GPU (not lavapipe/llvmpipe/SwiftShader);
  *   3. `wasm`;
  *   4. `cpu`;
@@ -72,7 +73,7 @@ function startOne(name: BackendName, options: BackendOptions): Promise<StartedBa
     case 'webgpu':
       return webgpu.start();
     case 'tensorflow':
-      return tensorflow.start();
+      return tensorflow.start({ roots: options.tfjsNodeRoots });
   }
 }
 

@@ -1,38 +1,114 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../tf.ts';
 import { activate } from './activate.ts';
 import { BackendStartError, messageOf } from './errors.ts';
 import type { StartedBackend } from './types.ts';
 
-/**
- * The packages that provide tfjs's `tensorflow` backend (libtensorflow through N-API), GPU build first. They
- * cannot be installed on the air-gapped machines (their install script downloads libtensorflow; platform.md
- * section 2), so they are optional: used when present, never faked.
- */
+/** The packages that provide tfjs's `tensorflow` backend (libtensorflow through N-API), GPU build first. */
 export const TFJS_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+export type TfjsNodePackage = (typeof TFJS_NODE_PACKAGES)[number];
 
-export async function start(): Promise<StartedBackend> {
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * Where each package is looked for, in order. Neither is in package.json: their install script downloads
+ * libtensorflow, which the registry-only machines cannot reach, and `npm ci` re-runs it. So
+ * `scripts/install-tfjs-node.sh` builds them against the TensorFlow wheel from PyPI into `.tools/` (ignored,
+ * untouched by `npm ci`); the project root comes last, for a machine where someone installed one into
+ * node_modules the ordinary way.
+ */
+export const DEFAULT_TFJS_NODE_ROOTS: readonly string[] = [
+  join(REPO_ROOT, '.tools/tfjs-node-gpu'),
+  join(REPO_ROOT, '.tools/tfjs-node'),
+  REPO_ROOT,
+];
+
+export interface TensorflowStartOptions {
+  /** Folders whose node_modules are searched for the packages (default `DEFAULT_TFJS_NODE_ROOTS`). */
+  roots?: readonly string[];
+  /**
+   * Whether an NVIDIA kernel driver is loaded (default: `/proc/driver/nvidia/version` exists, as it does in
+   * containers given a GPU). Without one, tfjs-node-gpu would run on the CPU with the GPU build's
+   * TensorFlow, so it is passed over for tfjs-node.
+   */
+  nvidiaDriver?: boolean;
+}
+
+const NVIDIA_DRIVER_FILE = '/proc/driver/nvidia/version';
+
+/** The path `require` would load `name` from, looking in each root's node_modules in turn; undefined if none has it. */
+export function locate(name: TfjsNodePackage, roots: readonly string[]): string | undefined {
+  for (const root of roots) {
+    try {
+      return createRequire(join(root, 'package.json')).resolve(name);
+    } catch {
+      // not in this root
+    }
+  }
+  return undefined;
+}
+
+const HOW_TO_INSTALL: Record<TfjsNodePackage, string> = {
+  '@tensorflow/tfjs-node-gpu': 'scripts/install-tfjs-node.sh --gpu',
+  '@tensorflow/tfjs-node': 'scripts/install-tfjs-node.sh',
+};
+
+/** The package loaded in this process (there can be only one: both register the backend `tensorflow`). */
+let loaded: TfjsNodePackage | undefined;
+
+/**
+ * Loads the first package found (GPU build first) and activates its backend. Loading it registers the
+ * `tensorflow` backend into the project's tfjs-core, which it resolves from the project's node_modules
+ * (the install script removes the copies npm put beside it); the gradient fixes live in tfjs-core and so
+ * apply unchanged. Loaded once per process: a second call only activates it.
+ */
+export async function start(options: TensorflowStartOptions = {}): Promise<StartedBackend> {
+  if (loaded !== undefined && tf.findBackendFactory('tensorflow') !== null) {
+    await activate('tensorflow');
+    return { name: 'tensorflow', adapter: describe(loaded) };
+  }
+  const roots = options.roots ?? DEFAULT_TFJS_NODE_ROOTS;
   const failures: string[] = [];
   for (const name of TFJS_NODE_PACKAGES) {
-    const specifier: string = name; // a plain string: neither package is a dependency, so no types either
+    const path = locate(name, roots);
+    if (path === undefined) {
+      failures.push(`${name} is not installed (${HOW_TO_INSTALL[name]})`);
+      continue;
+    }
+    if (name === '@tensorflow/tfjs-node-gpu' && !(options.nvidiaDriver ?? existsSync(NVIDIA_DRIVER_FILE))) {
+      failures.push(`${name} is installed but there is no NVIDIA driver (${NVIDIA_DRIVER_FILE})`);
+      continue;
+    }
+    // libtensorflow logs its CPU features and oneDNN at INFO level on load; keep warnings and errors.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     try {
-      await import(specifier);
+      createRequire(import.meta.url)(path);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      failures.push(
-        code === 'ERR_MODULE_NOT_FOUND'
-          ? `${name} is not installed`
-          : `${name} failed to load: ${messageOf(error)}`,
-      );
+      failures.push(`${name} (${path}) failed to load: ${messageOf(error)}`);
       continue;
     }
     if (tf.findBackendFactory('tensorflow') === null) {
       throw new BackendStartError(
         'tensorflow',
-        `${name} loaded but registered no 'tensorflow' backend in this tfjs-core (a second @tensorflow/tfjs-core copy? versions must match 4.22.0)`,
+        `${name} loaded but registered no 'tensorflow' backend in this tfjs-core (a second @tensorflow/tfjs-core copy beside ${path}? versions must match ${tf.version_core})`,
       );
     }
+    loaded = name;
     await activate('tensorflow');
-    return { name: 'tensorflow', adapter: name };
+    return { name: 'tensorflow', adapter: describe(name) };
   }
   throw new BackendStartError('tensorflow', failures.join('; '));
+}
+
+/** '@tensorflow/tfjs-node (TensorFlow 2.12.1, CPU)': the package, its libtensorflow and the device it computes on. */
+function describe(name: TfjsNodePackage): string {
+  const backend = tf.backend() as { binding?: { TF_Version?: unknown }; isUsingGpuDevice?: unknown };
+  const version =
+    typeof backend.binding?.TF_Version === 'string'
+      ? `TensorFlow ${backend.binding.TF_Version}`
+      : 'TensorFlow ?';
+  return `${name} (${version}, ${backend.isUsingGpuDevice === true ? 'GPU' : 'CPU'})`;
 }

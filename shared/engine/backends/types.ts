@@ -30,4 +30,10 @@ export interface BackendOptions {
    * Default: `defaultWasmThreads()` (1 below 4 cores, else one per core, at most 8).
    */
   wasmThreads?: number;
+  /**
+   * tensorflow: folders whose node_modules are searched for @tensorflow/tfjs-node-gpu, then
+   * @tensorflow/tfjs-node. Default: `.tools/tfjs-node-gpu`, `.tools/tfjs-node` (where
+   * scripts/install-tfjs-node.sh installs them), then the project root.
+   */
+  tfjsNodeRoots?: readonly string[];
 }
