@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditSchema } from './audit.ts';
 import { datasetSchema } from './dataset.ts';
 import { distillSchema } from './distill.ts';
 import { evaluateSchema } from './evaluate.ts';
@@ -14,9 +15,18 @@ export const runConfigSchema = z
     experts: expertsSchema.prefault({}),
     distill: distillSchema,
     evaluate: evaluateSchema.prefault({}),
+    audit: auditSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const { distill, experts } = cfg;
+    const noVal = datasetWithoutVal(cfg.dataset);
+    if (cfg.evaluate.selection === 'val' && noVal !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluate', 'selection'],
+        message: `selection is 'val' but the dataset loads no validation split (${noVal}); load one, or set evaluate.selection to 'test' to select on test as the reference does`,
+      });
+    }
     if (distill.minStartEpoch >= distill.maxStartEpoch) {
       ctx.addIssue({
         code: 'custom',
@@ -34,6 +44,18 @@ export const runConfigSchema = z
     }
   })
   .meta({ title: 'HoP-TM run configuration' });
+
+/** Why a dataset spec loads no val split, or null when it loads one (the loaders' defaults, docs/evaluation.md). */
+function datasetWithoutVal(d: z.infer<typeof datasetSchema>): string | null {
+  switch (d.kind) {
+    case 'medmnist':
+      return d.includeVal === true ? null : 'dataset.includeVal is not true';
+    case 'mnist':
+      return d.valPerClass === 0 ? 'dataset.valPerClass is 0' : null;
+    case 'image-folder':
+      return d.valFraction === 0 ? 'dataset.valFraction is 0' : null;
+  }
+}
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;

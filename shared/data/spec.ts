@@ -32,6 +32,8 @@ export const imageFolderSpecSchema = z.strictObject({
   name: z.string().min(1).optional(),
   /** Stored size every image must have; defaults to the first image's. */
   imageSize: z.union([positiveInt, size2]).optional(),
+  /** Fraction of each class's train images (the last, in sorted file order) held out as val (default 0.1). */
+  valFraction: z.number().min(0).lt(1).optional(),
   preprocess: preprocessOverridesSchema.optional(),
 });
 
@@ -40,6 +42,8 @@ export const mnistSpecSchema = z.strictObject({
   channels: z.union([z.literal(1), z.literal(3)]).optional(),
   maxTrainPerClass: positiveInt.optional(),
   maxTestPerClass: positiveInt.optional(),
+  /** Validation images per digit carved from the end of its train part (default 100; 0 for none). */
+  valPerClass: z.int().nonnegative().optional(),
   preprocess: preprocessOverridesSchema.optional(),
 });
 

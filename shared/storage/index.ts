@@ -1,11 +1,14 @@
 /**
- * The storage entry point: `openStore(url)` picks the adapter from a URL, and the public API is re-exported.
+ * The storage entry point: `openStore(url, options?)` picks the adapter from a URL, and the public API is
+ * re-exported.
  *
  *   /abs/path, ./rel/path, file:///abs/path   the local adapter rooted there
  *   memory://                                 a fresh, private in-memory store
- *   gs://bucket/prefix                        GCS: refused until its adapter lands (see below)
+ *   gs://bucket[/prefix]                      the GCS adapter (`gcs.ts`): default credentials, or the emulator at
+ *                                             `options.gcsEndpoint`
  *
- * `openStore` is async so that heavy adapters (the GCS client) can be imported lazily, at open time.
+ * `openStore` is async so that heavy adapters (the GCS client) can be imported lazily, at open time. Nothing here
+ * reads the environment: entry points (CLI, workers) pass `{ gcsEndpoint: process.env.HOPTM_GCS_ENDPOINT }`.
  */
 import { fileURLToPath } from 'node:url';
 import { StoreConfigError } from './errors.ts';
@@ -19,6 +22,16 @@ export { validateKey, validatePrefix, isValidKey, keyHasPrefix } from './keys.ts
 export { putJson, createJson, getJson } from './json.ts';
 export { createLocalStore, type LocalStoreOptions } from './local.ts';
 export { createMemoryStore } from './memory.ts';
+export type { GcsStoreOptions } from './gcs.ts';
+
+export interface OpenStoreOptions {
+  /**
+   * The API endpoint of a GCS emulator for `gs://` URLs (e.g. `http://127.0.0.1:4443`, fake-gcs-server); no
+   * credentials are sent to it. Undefined or '' means real GCS with the application default credentials. Entry
+   * points pass `process.env.HOPTM_GCS_ENDPOINT`.
+   */
+  gcsEndpoint?: string | undefined;
+}
 
 const ACCEPTED =
   'accepted forms: a local path (/data/artifacts or ./artifacts), file:///data/artifacts, memory://, gs://bucket/prefix';
@@ -26,7 +39,7 @@ const ACCEPTED =
 /** A URL scheme of two or more letters (one letter followed by ':' would be a Windows drive). */
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/;
 
-export async function openStore(url: string): Promise<ArtifactStore> {
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<ArtifactStore> {
   if (typeof url !== 'string' || url.trim() === '')
     throw new StoreConfigError('openStore', `No store URL given; ${ACCEPTED}`);
   const scheme = SCHEME_RE.exec(url)?.[1]?.toLowerCase();
@@ -55,12 +68,11 @@ export async function openStore(url: string): Promise<ArtifactStore> {
         );
       }
       return createMemoryStore();
-    case 'gs':
-      throw new StoreConfigError(
-        'gcs',
-        `Cannot open ${JSON.stringify(url)}: the GCS adapter arrives with the Temporal pipeline issue and is not ` +
-          'implemented yet. Use a local path (or memory://) until then; no fallback is made.',
-      );
+    case 'gs': {
+      const { createGcsStore, parseGcsUrl } = await import('./gcs.ts');
+      const endpoint = options.gcsEndpoint;
+      return createGcsStore({ ...parseGcsUrl(url), ...(endpoint ? { endpoint } : {}) });
+    }
     default:
       throw new StoreConfigError('openStore', `Unsupported store URL ${JSON.stringify(url)}; ${ACCEPTED}`);
   }

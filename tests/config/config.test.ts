@@ -71,4 +71,34 @@ describe('run configuration', () => {
   it('throws naming the available presets for an unknown one', () => {
     expect(() => resolveConfig('cifar')).toThrow(/Unknown preset 'cifar'. Available: pathmnist-ipc1, /);
   });
+
+  it('selects on val in every preset, each of which loads a val split', () => {
+    for (const name of PRESET_NAMES) expect(resolveConfig(name).evaluate.selection, name).toBe('val');
+    expect(resolveConfig('pathmnist-ipc10').dataset).toMatchObject({ includeVal: true });
+    expect(resolveConfig('covid-ipc1').dataset).toMatchObject({ valFraction: 0.1 });
+    expect(resolveConfig('mnist-ipc1').dataset).toMatchObject({ valPerClass: 100 });
+  });
+
+  it("throws when selection is 'val' but the dataset spec loads no val split (no fallback to test)", () => {
+    expect(() => resolveConfig('pathmnist-ipc10', ['dataset.includeVal=false'])).toThrow(
+      /selection is 'val' but the dataset loads no validation split \(dataset.includeVal is not true\)/,
+    );
+    expect(() => resolveConfig('mnist-ci', ['dataset.valPerClass=0'])).toThrow(/dataset.valPerClass is 0/);
+    expect(() => resolveConfig('covid-ipc1', ['dataset.valFraction=0'])).toThrow(/dataset.valFraction is 0/);
+    expect(
+      resolveConfig('pathmnist-ipc10', ['dataset.includeVal=false', 'evaluate.selection=test']).evaluate
+        .selection,
+    ).toBe('test');
+  });
+
+  it('has an audit section with defaults: audit on, gate off, SSIM 0.9 near-copy threshold', () => {
+    const { audit } = resolveConfig('mnist-ci');
+    expect(audit).toMatchObject({
+      enabled: true,
+      nearCopySsim: 0.9,
+      membership: { enabled: true, members: 500, nonMembers: 500, referenceNetworks: 2 },
+      gate: { enabled: false, refuseNearCopies: true, maxAuc: 0.6 },
+    });
+    expect(() => resolveConfig('mnist-ci', ['audit.gate.maxAUC=0.7'])).toThrow(/maxAUC/);
+  });
 });

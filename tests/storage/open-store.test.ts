@@ -24,12 +24,22 @@ describe('openStore', () => {
     expect(await b.exists('k')).toBe(false);
   });
 
-  it('refuses gs:// loudly until the GCS adapter exists', async () => {
-    const err = await openStore('gs://hoptm-artifacts/runs').catch((e: unknown) => e);
+  it('opens gs://bucket/prefix with the GCS adapter, lazily, without touching the network', async () => {
+    const a = await openStore('gs://hoptm-artifacts/runs');
+    expect([a.name, a.location]).toEqual(['gcs', 'gs://hoptm-artifacts/runs']);
+    const b = await openStore('gs://hoptm-artifacts/', { gcsEndpoint: 'http://127.0.0.1:1' });
+    expect([b.name, b.location]).toEqual(['gcs', 'gs://hoptm-artifacts']);
+    const c = await openStore('gs://hoptm-artifacts', { gcsEndpoint: '' });
+    expect(c.location).toBe('gs://hoptm-artifacts');
+  });
+
+  it('refuses a gs:// URL without a valid bucket or prefix', async () => {
+    const err = await openStore('gs://Bad_Bucket/x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreConfigError);
-    expect((err as Error).message).toMatchInlineSnapshot(
-      `"[storage:gcs] Cannot open "gs://hoptm-artifacts/runs": the GCS adapter arrives with the Temporal pipeline issue and is not implemented yet. Use a local path (or memory://) until then; no fallback is made."`,
+    expect((err as Error).message).toBe(
+      `[storage:gcs] "gs://Bad_Bucket/x": "Bad_Bucket" is not a valid bucket name (3-63 characters of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit)`,
     );
+    await expect(openStore('gs://bucket/a/../b')).rejects.toThrow("a key must not contain '..' segments");
   });
 
   it.each(['s3://bucket/x', 'https://example.com/a', 'GCS://bucket'])(

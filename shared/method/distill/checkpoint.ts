@@ -14,9 +14,7 @@ const metaSchema = z.strictObject({
     position: z.number().int().nonnegative(),
   }),
   rng: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-  best: z
-    .strictObject({ iteration: z.number().int(), accuracy: z.number(), lr: z.number() })
-    .nullable(),
+  best: z.strictObject({ iteration: z.number().int(), accuracy: z.number(), lr: z.number() }).nullable(),
 });
 
 const latestSchema = z.strictObject({ iteration: z.number().int().nonnegative(), key: z.string() });

@@ -68,3 +68,23 @@ export function initialDistillState(train: ImageSet, numClasses: number, opts: I
     best: null,
   };
 }
+
+/**
+ * The training rows a real initialisation copied, in the synthetic set's order (row `c * ipc + j` of the
+ * synthetic set started as `train` image `rows[c * ipc + j]`): `initialDistillState`'s draws replayed from the
+ * same seed. For the privacy audit, which measures how far each image moved from the patient it started as.
+ */
+export function initialRealRows(train: ImageSet, numClasses: number, ipc: number, seed: number): number[] {
+  const rng = createRng(seed);
+  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  train.labels.forEach((label, i) => byClass[label]?.push(i));
+  const rows: number[] = [];
+  for (let c = 0; c < numClasses; c++) {
+    const members = byClass[c]!;
+    if (members.length < ipc)
+      throw new Error(`distill: class ${c} has ${members.length} training images, fewer than ipc=${ipc}`);
+    const chosen = permutation(members.length, rng).slice(0, ipc);
+    for (let j = 0; j < ipc; j++) rows.push(members[chosen[j]!]!);
+  }
+  return rows;
+}

@@ -25,8 +25,21 @@ export interface DistillState {
   mask: Uint8Array;
   expertCursor: ExpertCursor;
   rng: RngState;
-  /** Best evaluation so far, for selection (split named in the run's evaluate config). */
-  best: { iteration: number; accuracy: number } | null;
+  /**
+   * The selected set: the synthetic set at the evaluation point with the highest accuracy so far on the run's
+   * selection split (evaluate.selection), first of equals winning, like the reference's `*_best.pt`. Null
+   * until the first in-run evaluation. Labels are the state's own (they never change).
+   */
+  best: SelectedSet | null;
+}
+
+/** The synthetic set at one evaluation point: images (same shape as the state's) and lr before that update. */
+export interface SelectedSet {
+  /** The iteration evaluated (the images are those before that iteration's update). */
+  iteration: number;
+  accuracy: number;
+  lr: number;
+  images: Float32Array;
 }
 
 /** One iteration's figures, for progress events and metrics files. */

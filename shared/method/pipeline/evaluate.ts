@@ -6,24 +6,35 @@ import { decodeSafetensors, int64ToNumbers } from '../../storage/safetensors.ts'
 import type { ArtifactStore } from '../../storage/store.ts';
 import { evaluateRealSubset } from '../evaluate/baselines.ts';
 import { evaluateSynthetic, type EvaluationHooks, type EvaluationResult } from '../evaluate/protocol.ts';
+import { assertSelectable, type SelectionSplit } from '../evaluate/selection.ts';
 import type { RunData } from './data.ts';
 import { resultsPrefix } from './keys.ts';
+import { SET_FILES, type SetFile, type SetKind } from './outputs.ts';
 
 export interface PublishedSet {
   images: Float32Array;
   shape: [number, number, number, number];
   labels: Int32Array;
   lr: number;
+  /** The label the publish step wrote (older files without one read as 'final'). */
+  kind?: SetKind;
+  /** Updates applied to these images. */
+  iteration?: number;
+  selection?: { split: SelectionSplit; accuracy: number };
 }
 
-/** Reads a published synthetic set (results/<stage>/synthetic.safetensors) back, checking its layout. */
+/**
+ * Reads a published synthetic set back, checking its layout: `results/<stage>/synthetic.safetensors` (the
+ * published set: the selected one when the run had evaluation points) or, with `file: 'final'`, the final iterate.
+ */
 export async function loadPublishedSet(
   store: ArtifactStore,
   runId: string,
   stage: string,
+  file: SetFile = 'published',
 ): Promise<PublishedSet> {
-  const key = `${resultsPrefix(runId, stage)}/synthetic.safetensors`;
-  const { tensors } = decodeSafetensors(await store.get(key), key);
+  const key = `${resultsPrefix(runId, stage)}/${SET_FILES[file].tensors}`;
+  const { tensors, metadata } = decodeSafetensors(await store.get(key), key);
   const { images, labels, lr } = tensors;
   if (images?.dtype !== 'F32' || images.shape.length !== 4)
     throw new Error(`${key}: expected float32 images [n, H, W, C], got ${images?.dtype} [${images?.shape}]`);
@@ -33,24 +44,53 @@ export async function loadPublishedSet(
     );
   if (lr?.dtype !== 'F32' || lr.data.length !== 1)
     throw new Error(`${key}: expected a float32 scalar lr, got ${lr?.dtype} [${lr?.shape}]`);
+  const kind: SetKind = metadata?.set === 'selected' ? 'selected' : 'final';
+  const iteration = Number(metadata?.iteration);
+  const split = metadata?.selectedOn;
   return {
     images: images.data,
     shape: images.shape as [number, number, number, number],
     labels: Int32Array.from(int64ToNumbers(labels.data, key, 'labels')),
     lr: lr.data[0]!,
+    kind,
+    ...(Number.isInteger(iteration) ? { iteration } : {}),
+    ...(split === 'val' || split === 'test'
+      ? { selection: { split, accuracy: Number(metadata?.selectionAccuracy) } }
+      : {}),
   };
 }
 
+/** What a stage evaluation says about one set besides its figures. */
+export interface EvaluatedSetInfo {
+  kind: SetKind;
+  iteration: number | null;
+  lr: number;
+  selection: { split: SelectionSplit; accuracy: number } | null;
+}
+
 export interface StageEvaluation {
+  /** The published set: the selected one when the run had evaluation points, else the final iterate. */
   synthetic: EvaluationResult;
   randomReal: EvaluationResult | null;
   key: string;
+  /** The final iterate; the same figures as `synthetic` when the published set is the final one. */
+  final?: EvaluationResult;
+  /** Labels of the two sets (which is which, iteration, lr, selection split and score). */
+  sets?: { synthetic: EvaluatedSetInfo; final: EvaluatedSetInfo };
 }
 
+const setInfo = (s: PublishedSet): EvaluatedSetInfo => ({
+  kind: s.kind ?? 'final',
+  iteration: s.iteration ?? null,
+  lr: s.lr,
+  selection: s.selection ?? null,
+});
+
 /**
- * Evaluates a stage's published set with the reference protocol (fresh networks, learned lr), optionally
- * beside the random-real-subset baseline with the same images per class in the same harness, and stores
- * the figures as results/<stage>/evaluation.json.
+ * Evaluates a stage's published set with the reference protocol (fresh networks, learned lr) and, when that is
+ * the selected set, the final iterate too (same seeds, so the two are compared network for network), optionally
+ * beside the random-real-subset baseline with the same images per class in the same harness, and stores the
+ * figures as results/<stage>/evaluation.json. A 'val' selection without a val split is an error.
  */
 export async function evaluateStage(
   cfg: RunConfig,
@@ -60,28 +100,35 @@ export async function evaluateStage(
   stage: string,
   opts: { baseline: boolean; hooks?: EvaluationHooks },
 ): Promise<StageEvaluation> {
-  const set = await loadPublishedSet(store, runId, stage);
   const { dataset } = data;
+  assertSelectable(cfg.evaluate.selection, dataset);
+  const set = await loadPublishedSet(store, runId, stage);
+  const finalSet = set.kind === 'selected' ? await loadPublishedSet(store, runId, stage, 'final') : set;
   const held = { test: dataset.test, val: dataset.val };
-  const images = tf.tensor4d(set.images, set.shape) as Tensor4D;
-  const labels = tf.tensor1d(set.labels, 'int32') as Tensor1D;
-  try {
-    const synthetic = await evaluateSynthetic(
-      { images, labels, lr: set.lr },
-      held,
-      data.model,
-      cfg.evaluate,
-      opts.hooks,
-    );
-    const randomReal = opts.baseline
-      ? await evaluateRealSubset(dataset.train, cfg.distill.ipc, held, data.model, cfg.evaluate, {
-          hooks: opts.hooks,
-        })
-      : null;
-    const key = `${resultsPrefix(runId, stage)}/evaluation.json`;
-    await putJson(store, key, { synthetic, randomReal, dataset: dataset.manifest.name });
-    return { synthetic, randomReal, key };
-  } finally {
-    tf.dispose([images, labels]);
-  }
+  const evaluateSet = async (s: PublishedSet): Promise<EvaluationResult> => {
+    const images = tf.tensor4d(s.images, s.shape) as Tensor4D;
+    const labels = tf.tensor1d(s.labels, 'int32') as Tensor1D;
+    try {
+      return await evaluateSynthetic(
+        { images, labels, lr: s.lr },
+        held,
+        data.model,
+        cfg.evaluate,
+        opts.hooks,
+      );
+    } finally {
+      tf.dispose([images, labels]);
+    }
+  };
+  const synthetic = await evaluateSet(set);
+  const final = finalSet === set ? synthetic : await evaluateSet(finalSet);
+  const randomReal = opts.baseline
+    ? await evaluateRealSubset(dataset.train, cfg.distill.ipc, held, data.model, cfg.evaluate, {
+        hooks: opts.hooks,
+      })
+    : null;
+  const sets = { synthetic: setInfo(set), final: setInfo(finalSet) };
+  const key = `${resultsPrefix(runId, stage)}/evaluation.json`;
+  await putJson(store, key, { synthetic, final, sets, randomReal, dataset: dataset.manifest.name });
+  return { synthetic, randomReal, key, final, sets };
 }
