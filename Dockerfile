@@ -4,8 +4,8 @@
 #   docker build --target gpu -t <registry>/worker-gpu:<tag> .   GPU activities, webgpu (Dawn over Vulkan) or
 #                                                                tensorflow (tfjs-node-gpu, CUDA 12/cuDNN 9)
 #
-# !!! The worker entry points (workers/cpu-worker.ts, workers/gpu-worker.ts) arrive with the Temporal pipeline
-# !!! issue. Until then both images build, but their CMD has no file to run and the container exits at once.
+# Entry points: workers/cpu-worker.ts and workers/gpu-worker.ts, configured by the environment of
+# docs/deploy.md section 8 (shared/config/worker-env.ts).
 #
 # Stages: deps (production node_modules from the lockfile) -> gpu-deps (+ tfjs-node-gpu in .tools/, with CUDA
 # from PyPI) ; base (Node 22 LTS on Debian bookworm, non-root user, sources, health check) -> cpu, gpu. The GPU
@@ -64,7 +64,10 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 FROM base AS cpu
 LABEL org.opencontainers.image.title="HoP-TM CPU worker"
 COPY --from=deps /app/node_modules ./node_modules
-ENV HOPTM_BACKEND=wasm
+# The workflow bundle is built once here, so a worker starts without bundling (deploy.md 8).
+RUN npx tsx scripts/bundle-workflows.ts /app/dist/workflow-bundle.js
+ENV HOPTM_BACKEND=wasm \
+    HOPTM_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 USER 10001:10001
 CMD ["npx", "tsx", "workers/cpu-worker.ts"]
 

@@ -26,7 +26,12 @@ export function trainExpertActivity(deps: ActivityDeps) {
       const store = await deps.openStore(req.store);
       const data = await runDataFor(req.config, req.datasetHash, req.runId);
       const { train } = data.dataset;
-      const images = tf.tensor4d(train.images, [train.n, train.height, train.width, train.channels]) as Tensor4D;
+      const images = tf.tensor4d(train.images, [
+        train.n,
+        train.height,
+        train.width,
+        train.channels,
+      ]) as Tensor4D;
       const labels = tf.tensor1d(train.labels, 'int32') as Tensor1D;
       try {
         const result = await trainExpert(
@@ -47,7 +52,9 @@ export function trainExpertActivity(deps: ActivityDeps) {
               report.heartbeat({ expert, epoch, snapshotKey: info.snapshotKey } satisfies ExpertHeartbeat);
               report.signal(expertEpochSignal, [expert, epoch], true);
               if (deps.drain.aborted)
-                throw new WorkerDrainingError(`worker shutting down: expert ${expert} stored through epoch ${epoch}`);
+                throw new WorkerDrainingError(
+                  `worker shutting down: expert ${expert} stored through epoch ${epoch}`,
+                );
             },
           },
         );

@@ -22,7 +22,12 @@ export function toFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure || !(err instanceof Error)) return err;
   const explicit = (err as { retryable?: unknown }).retryable;
   if (BAD_INPUT.has(err.name) || explicit === false)
-    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, cause: err });
+    return ApplicationFailure.create({
+      type: err.name,
+      message: err.message,
+      nonRetryable: true,
+      cause: err,
+    });
   return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: false, cause: err });
 }
 

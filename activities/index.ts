@@ -2,6 +2,7 @@
  * Every activity of the pipeline, built over the worker's dependencies. The workflows use the type
  * (`Activities`) for their typed proxies; workers register the object.
  */
+import { auditAndReportActivity } from './audit.ts';
 import type { ActivityDeps } from './deps.ts';
 import { inspectDataActivity } from './data-check.ts';
 import { distillSliceActivity } from './distill.ts';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     trainExpert: trainExpertActivity(deps),
     distillSlice: distillSliceActivity(deps),
     evaluateRun: evaluateRunActivity(deps),
+    auditAndReport: auditAndReportActivity(deps),
   };
 }
 

@@ -41,7 +41,8 @@ export async function followRun(client: Client, runId: string, everyMs = 1000): 
         else if (phase !== 'completed' && phase !== 'failed' && phase !== 'cancelled') log(`${phase}...`);
       }
       if (p !== null && bar !== null) {
-        const done = phase === 'experts' ? p.experts.done : phase === 'distilling' ? p.distill.done : p.evaluation.done;
+        const done =
+          phase === 'experts' ? p.experts.done : phase === 'distilling' ? p.distill.done : p.evaluation.done;
         const note = p.paused ? 'PAUSED' : phase === 'distilling' ? distillNote(p) : '';
         if (done !== barDone || note) bar.update(done, note);
         barDone = done;

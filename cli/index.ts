@@ -21,7 +21,9 @@ function clear<T extends CommandDef<any>>(cmd: T): T {
   const subs = cmd.subCommands as Record<string, CommandDef> | undefined;
   return {
     ...cmd,
-    ...(cmd.run ? { run: (ctx: Parameters<NonNullable<T['run']>>[0]) => Promise.resolve(cmd.run!(ctx)).catch(report) } : {}),
+    ...(cmd.run
+      ? { run: (ctx: Parameters<NonNullable<T['run']>>[0]) => Promise.resolve(cmd.run!(ctx)).catch(report) }
+      : {}),
     ...(subs ? { subCommands: Object.fromEntries(Object.entries(subs).map(([k, c]) => [k, clear(c)])) } : {}),
   };
 }
@@ -29,9 +31,9 @@ function clear<T extends CommandDef<any>>(cmd: T): T {
 const lazy =
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   (load: () => Promise<{ default: CommandDef<any> }>) =>
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  (): Promise<CommandDef<any>> =>
-    load().then((m) => clear(m.default));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    (): Promise<CommandDef<any>> =>
+      load().then((m) => clear(m.default));
 
 const main = defineCommand({
   meta: {

@@ -33,14 +33,17 @@ export async function connectTemporal(opts: { runsDir: string; start?: boolean }
   let address = env.TEMPORAL_ADDRESS;
   let uiUrl: string | null = null;
   if (address === undefined) {
-    const server = opts.start === false ? await findLocalServer(opts.runsDir) : await ensureLocalServer(opts.runsDir);
+    const server =
+      opts.start === false ? await findLocalServer(opts.runsDir) : await ensureLocalServer(opts.runsDir);
     if (server === null)
       throw new Error(
         `no local Temporal server is running for ${opts.runsDir}/ (start one with 'hoptm server start', or set TEMPORAL_ADDRESS)`,
       );
     address = server.address;
     uiUrl = server.uiUrl;
-    log(`temporal: ${server.started ? 'started the' : 'using the'} local dev server at ${address} (Web UI ${uiUrl})`);
+    log(
+      `temporal: ${server.started ? 'started the' : 'using the'} local dev server at ${address} (Web UI ${uiUrl})`,
+    );
   } else log(`temporal: ${address}, namespace ${env.TEMPORAL_NAMESPACE}`);
   const settings = connectionSettings(address, env);
   let connection: Connection;

@@ -21,7 +21,9 @@ export async function runWorkerProcess(
 ): Promise<void> {
   const env: WorkerEnv = parseWorkerEnv({ HOPTM_ROLE: role, ...rawEnv });
   if (workerRole(env) !== role)
-    throw new Error(`a ${role} worker cannot serve HOPTM_ROLE=${env.HOPTM_ROLE} (task queue ${env.HOPTM_TASK_QUEUE})`);
+    throw new Error(
+      `a ${role} worker cannot serve HOPTM_ROLE=${env.HOPTM_ROLE} (task queue ${env.HOPTM_TASK_QUEUE})`,
+    );
   quietRuntime();
   if (role === 'gpu') await initBackend(env.HOPTM_BACKEND, log);
   const address = env.TEMPORAL_ADDRESS ?? (await ensureLocalServer(localRunsDir(env))).address;
@@ -68,7 +70,11 @@ export function main(role: 'cpu' | 'gpu'): void {
   runWorkerProcess(role).then(
     () => process.exit(0),
     (err: unknown) => {
-      log(process.env.HOPTM_DEBUG ? String((err as Error).stack ?? err) : `error: ${(err as Error).message ?? err}`);
+      log(
+        process.env.HOPTM_DEBUG
+          ? String((err as Error).stack ?? err)
+          : `error: ${(err as Error).message ?? err}`,
+      );
       process.exit(1);
     },
   );

@@ -54,7 +54,8 @@ export function podMarker(opts: PodMarkerOptions) {
             },
             (res) => {
               res.resume();
-              if (res.statusCode !== 200) opts.log(`pod marker: PATCH ${busy ? 'busy' : 'idle'} answered ${res.statusCode}`);
+              if (res.statusCode !== 200)
+                opts.log(`pod marker: PATCH ${busy ? 'busy' : 'idle'} answered ${res.statusCode}`);
               done();
             },
           );
@@ -87,7 +88,13 @@ export type PodMarker = ReturnType<typeof podMarker>;
 
 /** The in-cluster marker when the pod's identity and the API server are known, else null (local runs). */
 export function inClusterMarker(
-  env: { POD_NAME?: string; POD_NAMESPACE?: string; HOPTM_BUSY_LABEL: string; KUBERNETES_SERVICE_HOST?: string; KUBERNETES_SERVICE_PORT?: string },
+  env: {
+    POD_NAME?: string;
+    POD_NAMESPACE?: string;
+    HOPTM_BUSY_LABEL: string;
+    KUBERNETES_SERVICE_HOST?: string;
+    KUBERNETES_SERVICE_PORT?: string;
+  },
   log: (msg: string) => void,
 ): PodMarker | null {
   if (!env.POD_NAME || !env.POD_NAMESPACE || !env.KUBERNETES_SERVICE_HOST) return null;

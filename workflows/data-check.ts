@@ -25,7 +25,10 @@ export async function dataCheck(intent: RunIntent): Promise<DataCheckResult> {
     datasetHash: request.datasetHash,
   });
   if (openRun !== null && openRun !== request.runId)
-    return result('skipped', `run ${openRun} of this config is still in progress; the next check will see the new data`);
+    return result(
+      'skipped',
+      `run ${openRun} of this config is still in progress; the next check will see the new data`,
+    );
   try {
     await startChild(distillationRun, {
       workflowId: request.runId,
@@ -35,7 +38,10 @@ export async function dataCheck(intent: RunIntent): Promise<DataCheckResult> {
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       workflowTaskTimeout: '1 minute',
     });
-    return result('started', `dataset ${request.datasetName} content ${request.datasetHash.slice(0, 12)} is new for this config`);
+    return result(
+      'started',
+      `dataset ${request.datasetName} content ${request.datasetHash.slice(0, 12)} is new for this config`,
+    );
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return result(

@@ -73,7 +73,13 @@ function initialProgress(req: RunRequest): RunProgress {
     phase: 'validating',
     paused: false,
     experts: { done: 0, total: req.config.experts.count },
-    distill: { done: 0, total: req.config.distill.iterations + 1, stage: 0, stages: stageCount(req.config), last: null },
+    distill: {
+      done: 0,
+      total: req.config.distill.iterations + 1,
+      stage: 0,
+      stages: stageCount(req.config),
+      last: null,
+    },
     evaluation: { done: 0, total: 1 },
     etaSeconds: null,
     timings: {},
@@ -82,7 +88,11 @@ function initialProgress(req: RunRequest): RunProgress {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight (deterministic: the order of starts is fixed). */
-async function boundedAll<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function boundedAll<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -104,6 +114,17 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
     phaseStartedAt: Date.now(),
   };
   const progress = state.progress;
+
+  // Before the handlers: a signal that arrived with the start (a pause) is applied after this.
+  if (!carried) {
+    upsertSearchAttributes([
+      { key: HOPTM_DATASET, value: req.datasetName },
+      { key: HOPTM_PRESET, value: req.preset },
+      { key: HOPTM_IPC, value: req.config.distill.ipc },
+      { key: HOPTM_CONFIG, value: req.configHash.slice(0, 12) },
+      { key: HOPTM_STATE, value: 'validating' },
+    ]);
+  }
 
   setHandler(progressQuery, () => progress);
   setHandler(pauseSignal, () => {
@@ -132,16 +153,6 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
   };
   /** Waits while paused; the step in flight when the pause came has already finished. */
   const unlessPaused = (): Promise<void> => condition(() => !progress.paused);
-
-  if (!carried) {
-    upsertSearchAttributes([
-      { key: HOPTM_DATASET, value: req.datasetName },
-      { key: HOPTM_PRESET, value: req.preset },
-      { key: HOPTM_IPC, value: req.config.distill.ipc },
-      { key: HOPTM_CONFIG, value: req.configHash.slice(0, 12) },
-      { key: HOPTM_STATE, value: 'validating' },
-    ]);
-  }
 
   try {
     if (state.prepared === null) {
@@ -188,9 +199,11 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
 
     enter('publishing');
     await unlessPaused();
+    const audit = await heavy.auditAndReport(req);
     const published = await light.publishRun(req, {
       prepared: state.prepared,
       evaluation,
+      audit,
       timings: progress.timings,
     });
     enter('completed');
@@ -200,6 +213,7 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
       manifestKey: published.manifestKey,
       resultKeys: published.resultKeys,
       evaluation,
+      audit,
       timings: progress.timings,
       progress,
     };
@@ -211,10 +225,9 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
   }
 }
 
-/** The message a user needs: an activity failure's cause, not Temporal's wrapper around it. */
+/** The message a user needs: the activity's application failure, not Temporal's wrapper around it. */
 function messageOf(err: unknown): string {
   let e: unknown = err;
-  while (e instanceof Error && 'cause' in e && e.cause instanceof Error) e = e.cause;
-  if (e instanceof ApplicationFailure || e instanceof Error) return e.message;
-  return String(e);
+  while (e instanceof Error && !(e instanceof ApplicationFailure) && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -19,7 +19,7 @@ export function distillSlices(cfg: RunConfig, sliceIterations: number): Slice[] 
   const growEvery = cfg.distill.mask.growEvery;
   const step = sliceIterations > 0 ? sliceIterations : growEvery;
   const slices: Slice[] = [];
-  for (let from = 0; from < total; ) {
+  for (let from = 0; from < total;) {
     const stageEnd = (Math.floor(from / growEvery) + 1) * growEvery;
     const until = Math.min(total, from + step, sliceIterations > 0 ? Infinity : stageEnd);
     slices.push({ stage: Math.floor(from / growEvery) + 1, from, until });

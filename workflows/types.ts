@@ -134,6 +134,17 @@ export interface EvaluationOutcome {
   randomReal: { mean: number; std: number } | null;
 }
 
+/** What the audit-and-report step found and wrote (the published set passed the gate if this exists). */
+export interface AuditOutcome {
+  reportKey: string;
+  publishKey: string;
+  auditKey: string | null;
+  /** Synthetic images flagged as near-copies of real ones; null when the audit is disabled. */
+  flagged: number | null;
+  /** ROC AUC of the loss attack against the synthetic-trained and the real-trained network. */
+  lossAttackAuc: { synthetic: number; real: number } | null;
+}
+
 export interface PublishedRun {
   manifestKey: string;
   resultKeys: string[];
@@ -146,6 +157,7 @@ export interface RunSummary {
   manifestKey: string;
   resultKeys: string[];
   evaluation: EvaluationOutcome;
+  audit: AuditOutcome;
   timings: Partial<Record<RunPhase, number>>;
   /** The progress record at the end (what the `progress` query answered last). */
   progress: RunProgress;

@@ -6,9 +6,17 @@ import { connectTemporal, runsDirOf } from '../temporal.ts';
 import { runIdArgs } from './_run-id.ts';
 
 const ACTIONS = {
-  pause: { fn: pauseRun, description: 'Pause a run before its next step (the step in flight finishes)', done: 'pause requested' },
+  pause: {
+    fn: pauseRun,
+    description: 'Pause a run before its next step (the step in flight finishes)',
+    done: 'pause requested',
+  },
   resume: { fn: resumeRun, description: 'Resume a paused run', done: 'resumed' },
-  cancel: { fn: cancelRun, description: 'Cancel a run (running activities stop; stored artifacts stay)', done: 'cancellation requested' },
+  cancel: {
+    fn: cancelRun,
+    description: 'Cancel a run (running activities stop; stored artifacts stay)',
+    done: 'cancellation requested',
+  },
 } as const;
 
 export const controlCommand = (action: keyof typeof ACTIONS) =>

@@ -1,5 +1,10 @@
 import { defineCommand } from 'citty';
-import { HOPTM_DATASET, HOPTM_IPC, HOPTM_PRESET, HOPTM_STATE } from '../../shared/temporal/search-attributes.ts';
+import {
+  HOPTM_DATASET,
+  HOPTM_IPC,
+  HOPTM_PRESET,
+  HOPTM_STATE,
+} from '../../shared/temporal/search-attributes.ts';
 import { connectTemporal, runsDirOf } from '../temporal.ts';
 
 export default defineCommand({
@@ -15,7 +20,8 @@ export default defineCommand({
   },
   async run({ args }) {
     const limit = Number(args.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit ${args.limit}: expected a positive integer`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`--limit ${args.limit}: expected a positive integer`);
     const t = await connectTemporal({ runsDir: runsDirOf(args.out), start: false });
     try {
       const base = "WorkflowType = 'distillationRun'";

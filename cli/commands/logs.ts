@@ -8,7 +8,10 @@ import { runIdArgs } from './_run-id.ts';
 const EventType = temporal.api.enums.v1.EventType;
 
 export default defineCommand({
-  meta: { name: 'logs', description: "A run's timeline: activities with attempts and failures, signals, the outcome" },
+  meta: {
+    name: 'logs',
+    description: "A run's timeline: activities with attempts and failures, signals, the outcome",
+  },
   args: runIdArgs,
   async run({ args }) {
     const t = await connectTemporal({ runsDir: runsDirOf(args.out), start: false });
@@ -35,11 +38,15 @@ export default defineCommand({
           case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
             const a = e.activityTaskStartedEventAttributes!;
             const name = scheduled.get(String(a.scheduledEventId));
-            line(`${name} started${a.attempt && a.attempt > 1 ? `, attempt ${a.attempt} (${a.lastFailure?.message ?? 'retry'})` : ''}`);
+            line(
+              `${name} started${a.attempt && a.attempt > 1 ? `, attempt ${a.attempt} (${a.lastFailure?.message ?? 'retry'})` : ''}`,
+            );
             break;
           }
           case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            line(`${scheduled.get(String(e.activityTaskCompletedEventAttributes!.scheduledEventId))} completed`);
+            line(
+              `${scheduled.get(String(e.activityTaskCompletedEventAttributes!.scheduledEventId))} completed`,
+            );
             break;
           case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: {
             const a = e.activityTaskFailedEventAttributes!;

@@ -56,7 +56,9 @@ export default defineCommand({
     const { config, store } = intent;
     const data = await loadRunData(config);
     const m = data.dataset.manifest;
-    log(`data: ${m.name}, ${m.counts.train.total} train / ${m.counts.test.total} test images, content ${m.contentHash.slice(0, 12)}`);
+    log(
+      `data: ${m.name}, ${m.counts.train.total} train / ${m.counts.test.total} test images, content ${m.contentHash.slice(0, 12)}`,
+    );
     const req = runRequest(intent, data);
 
     const temporal = await connectTemporal({ runsDir: runsDirOf(args.out) });
@@ -76,20 +78,32 @@ export default defineCommand({
         : null;
     try {
       const { outcome, handle } = await triggerRun(temporal.client, req);
-      const what = { started: 'started', attached: 'already running: following it', finished: 'already done' }[outcome];
+      const what = {
+        started: 'started',
+        attached: 'already running: following it',
+        finished: 'already done',
+      }[outcome];
       log(`run ${req.runId}: ${what}`);
-      if (temporal.uiUrl) log(`web UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${handle.workflowId}`);
+      if (temporal.uiUrl)
+        log(`web UI: ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${handle.workflowId}`);
       if (!args.follow && outcome !== 'finished') {
-        if (workers) log('(--no-follow with local workers: the run continues while a worker runs: hoptm worker)');
+        if (workers)
+          log('(--no-follow with local workers: the run continues while a worker runs: hoptm worker)');
         return;
       }
       const status = await followRun(temporal.client, req.runId);
       if (status === null) return;
-      if (status.status !== 'COMPLETED') throw new Error(`run ${req.runId} ${status.status.toLowerCase()}: ${status.error}`);
+      if (status.status !== 'COMPLETED')
+        throw new Error(`run ${req.runId} ${status.status.toLowerCase()}: ${status.error}`);
       const e = status.summary!.evaluation;
-      const pct = (x: { mean: number; std: number }): string => `${(100 * x.mean).toFixed(2)} +- ${(100 * x.std).toFixed(2)} %`;
-      log(`accuracy: synthetic ${pct(e.synthetic)}${e.randomReal ? `, random real ${pct(e.randomReal)}` : ''}`);
-      log(`results: ${store.includes('://') ? `${store}/` : `${store}/`}${resultsPrefix(req.runId, 'main')}/ (manifest: ${status.summary!.manifestKey})`);
+      const pct = (x: { mean: number; std: number }): string =>
+        `${(100 * x.mean).toFixed(2)} +- ${(100 * x.std).toFixed(2)} %`;
+      log(
+        `accuracy: synthetic ${pct(e.synthetic)}${e.randomReal ? `, random real ${pct(e.randomReal)}` : ''}`,
+      );
+      log(
+        `results: ${store.includes('://') ? `${store}/` : `${store}/`}${resultsPrefix(req.runId, 'main')}/ (manifest: ${status.summary!.manifestKey})`,
+      );
     } finally {
       await workers?.stop();
       await temporal.close();

@@ -3,7 +3,12 @@
  * dataset + config runs the data check on an interval; the check starts a run only for new content.
  */
 import { defineCommand } from 'citty';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+} from '@temporalio/client';
 import { configHashOf } from '../../shared/temporal/run-request.ts';
 import { dataCheckWorkflowId } from '../../workflows/ids.ts';
 import type { dataCheck } from '../../workflows/index.ts';
@@ -13,15 +18,21 @@ import { log } from '../context.ts';
 import { intentFromArgs } from '../intent.ts';
 import { connectTemporal, runsDirOf } from '../temporal.ts';
 
-const outArg = { out: { type: 'string', description: 'Runs folder of the local dev server', default: 'runs' } } as const;
-const idArg = { id: { type: 'positional', description: 'Schedule id (hoptm schedule list)', required: true } } as const;
+const outArg = {
+  out: { type: 'string', description: 'Runs folder of the local dev server', default: 'runs' },
+} as const;
+const idArg = {
+  id: { type: 'positional', description: 'Schedule id (hoptm schedule list)', required: true },
+} as const;
 
 /** Temporal-style durations this command accepts: a whole number of s, m, h or d, at least one minute. */
 export function parseInterval(every: string): string {
   const m = /^(\d+)(s|m|h|d)$/.exec(every.trim());
   const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] : NaN;
   if (!m || !(seconds >= 60))
-    throw new Error(`--every ${JSON.stringify(every)}: expected a whole number with s, m, h or d, at least 1 minute (e.g. 30m, 6h, 1d)`);
+    throw new Error(
+      `--every ${JSON.stringify(every)}: expected a whole number with s, m, h or d, at least 1 minute (e.g. 30m, 6h, 1d)`,
+    );
   return `${m[1]}${m[2]}`;
 }
 
@@ -39,7 +50,8 @@ async function onSchedule(out: string, id: string, fn: (client: Client) => Promi
     try {
       await fn(client);
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new Error(`no schedule '${id}' (hoptm schedule list shows them)`);
+      if (err instanceof ScheduleNotFoundError)
+        throw new Error(`no schedule '${id}' (hoptm schedule list shows them)`);
       throw err;
     }
   });
@@ -49,11 +61,17 @@ export default defineCommand({
   meta: { name: 'schedule', description: 'Re-distil on a schedule when the data changes' },
   subCommands: {
     create: defineCommand({
-      meta: { name: 'create', description: 'Check the data of a preset + config every interval; run on new content' },
+      meta: {
+        name: 'create',
+        description: 'Check the data of a preset + config every interval; run on new content',
+      },
       args: {
         ...runArgs,
         every: { type: 'string', description: 'Interval between checks: 30m, 6h, 1d', required: true },
-        id: { type: 'string', description: 'Schedule id (default: one per config, hoptm-check-<config hash>)' },
+        id: {
+          type: 'string',
+          description: 'Schedule id (default: one per config, hoptm-check-<config hash>)',
+        },
       },
       async run({ args, rawArgs }) {
         const every = parseInterval(args.every);
@@ -75,11 +93,15 @@ export default defineCommand({
             });
           } catch (err) {
             if (err instanceof ScheduleAlreadyRunning)
-              throw new Error(`schedule '${id}' already exists (hoptm schedule delete ${id} first, or pick another --id)`);
+              throw new Error(
+                `schedule '${id}' already exists (hoptm schedule delete ${id} first, or pick another --id)`,
+              );
             throw err;
           }
         });
-        log(`schedule ${id}: checks ${intent.config.dataset.kind} data for preset ${args.preset} every ${every}`);
+        log(
+          `schedule ${id}: checks ${intent.config.dataset.kind} data for preset ${args.preset} every ${every}`,
+        );
       },
     }),
     list: defineCommand({
@@ -105,7 +127,9 @@ export default defineCommand({
       meta: { name: 'pause', description: 'Stop checking until unpaused' },
       args: { ...idArg, ...outArg },
       async run({ args }) {
-        await onSchedule(args.out, args.id, (c) => c.schedule.getHandle(args.id).pause('hoptm schedule pause'));
+        await onSchedule(args.out, args.id, (c) =>
+          c.schedule.getHandle(args.id).pause('hoptm schedule pause'),
+        );
         log(`schedule ${args.id}: paused`);
       },
     }),
@@ -113,7 +137,9 @@ export default defineCommand({
       meta: { name: 'unpause', description: 'Resume checking' },
       args: { ...idArg, ...outArg },
       async run({ args }) {
-        await onSchedule(args.out, args.id, (c) => c.schedule.getHandle(args.id).unpause('hoptm schedule unpause'));
+        await onSchedule(args.out, args.id, (c) =>
+          c.schedule.getHandle(args.id).unpause('hoptm schedule unpause'),
+        );
         log(`schedule ${args.id}: active`);
       },
     }),

@@ -4,11 +4,18 @@ import { ensureLocalServer, findLocalServer } from '../../shared/temporal/local-
 import { log } from '../context.ts';
 
 const outArg = {
-  out: { type: 'string', description: 'Runs folder (the server keeps its database in <out>/temporal/)', default: 'runs' },
+  out: {
+    type: 'string',
+    description: 'Runs folder (the server keeps its database in <out>/temporal/)',
+    default: 'runs',
+  },
 } as const;
 
 export default defineCommand({
-  meta: { name: 'server', description: 'The local Temporal dev server (SQLite under the runs folder, Web UI)' },
+  meta: {
+    name: 'server',
+    description: 'The local Temporal dev server (SQLite under the runs folder, Web UI)',
+  },
   subCommands: {
     start: defineCommand({
       meta: { name: 'start', description: 'Start it (or report the one already running)' },
@@ -27,7 +34,10 @@ export default defineCommand({
       },
     }),
     stop: defineCommand({
-      meta: { name: 'stop', description: 'Stop it (runs persist in its database and continue on the next start)' },
+      meta: {
+        name: 'stop',
+        description: 'Stop it (runs persist in its database and continue on the next start)',
+      },
       args: outArg,
       async run({ args }) {
         const s = await findLocalServer(args.out);

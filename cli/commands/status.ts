@@ -7,7 +7,10 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export default defineCommand({
   meta: { name: 'status', description: "A run's phase, progress, ETA and outcome" },
-  args: { ...runIdArgs, json: { type: 'boolean', description: 'Print the full status as JSON', default: false } },
+  args: {
+    ...runIdArgs,
+    json: { type: 'boolean', description: 'Print the full status as JSON', default: false },
+  },
   async run({ args }) {
     const t = await connectTemporal({ runsDir: runsDirOf(args.out), start: false });
     try {
@@ -17,7 +20,9 @@ export default defineCommand({
         return;
       }
       const p = s.progress;
-      const lines = [`run ${s.runId}: ${s.status.toLowerCase()}${p ? ` (${p.paused ? 'paused, ' : ''}${p.phase})` : ''}`];
+      const lines = [
+        `run ${s.runId}: ${s.status.toLowerCase()}${p ? ` (${p.paused ? 'paused, ' : ''}${p.phase})` : ''}`,
+      ];
       if (p) {
         lines.push(`  experts     ${p.experts.done}/${p.experts.total}`);
         const l = p.distill.last;

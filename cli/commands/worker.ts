@@ -9,7 +9,8 @@ import { connectTemporal, runsDirOf } from '../temporal.ts';
 export default defineCommand({
   meta: {
     name: 'worker',
-    description: 'Run pipeline workers here (both roles by default); deployments use workers/cpu-worker.ts and gpu-worker.ts',
+    description:
+      'Run pipeline workers here (both roles by default); deployments use workers/cpu-worker.ts and gpu-worker.ts',
   },
   args: {
     role: { type: 'string', description: 'cpu, gpu or both', default: 'both', valueHint: 'cpu|gpu|both' },

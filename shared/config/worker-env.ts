@@ -23,7 +23,10 @@ export const workerEnvSchema = z
     TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
     TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
-    HOPTM_TASK_QUEUE: z.string().min(1).meta({ description: 'hoptm-cpu or hoptm-gpu (or the infra config).' }),
+    HOPTM_TASK_QUEUE: z
+      .string()
+      .min(1)
+      .meta({ description: 'hoptm-cpu or hoptm-gpu (or the infra config).' }),
     HOPTM_ROLE: z.enum(['cpu', 'gpu']).optional().meta({
       description: 'Which activities and workflows to serve; defaults from the task queue name.',
     }),
@@ -47,7 +50,8 @@ export const workerEnvSchema = z
     KUBERNETES_SERVICE_PORT: z.string().min(1).optional(),
     HOPTM_CODE_VERSION: z.string().min(1).optional(),
     HOPTM_WORKFLOW_BUNDLE: z.string().min(1).optional().meta({
-      description: 'The workflow bundle built at image build (scripts/bundle-workflows.ts); unset: bundle at start.',
+      description:
+        'The workflow bundle built at image build (scripts/bundle-workflows.ts); unset: bundle at start.',
     }),
   })
   .superRefine((env, ctx) => {

@@ -10,7 +10,10 @@ export function codeVersion(fromEnv?: string): string {
   if (fromEnv) return fromEnv;
   const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
   const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const commit = git.status === 0 ? git.stdout.trim() : 'unknown';
   return `${pkg.version}+${commit}${dirty.status === 0 && dirty.stdout.trim() !== '' ? '-dirty' : ''}`;
 }

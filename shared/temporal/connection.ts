@@ -53,7 +53,12 @@ export function connectionSettings(address: string, env: TemporalEnv): Connectio
               ? { serverRootCACertificate: readFile('CA certificate', env.TEMPORAL_TLS_SERVER_CA_CERT_PATH) }
               : {}),
             ...(cert && key
-              ? { clientCertPair: { crt: readFile('client certificate', cert), key: readFile('client key', key) } }
+              ? {
+                  clientCertPair: {
+                    crt: readFile('client certificate', cert),
+                    key: readFile('client key', key),
+                  },
+                }
               : {}),
           },
         }

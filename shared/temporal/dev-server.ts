@@ -19,8 +19,13 @@ export function toolPath(name: 'temporal' | 'fake-gcs-server', toolsDir?: string
 
 export class ToolMissingError extends Error {
   override readonly name = 'ToolMissingError';
-  constructor(readonly tool: string, readonly path: string) {
-    super(`${tool} not found at ${path}: build it with 'bash scripts/install-tools.sh ${tool}' (minutes, once)`);
+  constructor(
+    readonly tool: string,
+    readonly path: string,
+  ) {
+    super(
+      `${tool} not found at ${path}: build it with 'bash scripts/install-tools.sh ${tool}' (minutes, once)`,
+    );
   }
 }
 

@@ -3,6 +3,7 @@
  * progress, pause/resume/cancel, listing and the data check. Used by the CLI and the tests alike.
  */
 import {
+  ApplicationFailure,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
@@ -110,10 +111,10 @@ export async function runStatus(client: Client, runId: string): Promise<RunStatu
   }
 }
 
-/** The innermost cause's message: what the failing activity said. */
+/** What the failing activity said: the first application failure under Temporal's wrappers. */
 export function rootMessage(err: unknown): string {
   let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  while (e instanceof Error && !(e instanceof ApplicationFailure) && e.cause instanceof Error) e = e.cause;
   return e instanceof Error ? e.message : String(e);
 }
 

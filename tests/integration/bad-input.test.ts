@@ -3,7 +3,7 @@
  * runs it) and through the workflow against the real dev server. No stack traces, no partial artifacts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -53,17 +53,37 @@ function expectOneLineError(r: ReturnType<typeof hoptm>, pattern: RegExp): void 
 describe('the CLI refuses bad input with one clear line', () => {
   it('an unreachable Temporal address', async () => {
     const port = await freePort();
-    expectOneLineError(hoptm(['list'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` }), new RegExp(`cannot reach Temporal at 127.0.0.1:${port}`));
+    expectOneLineError(
+      hoptm(['list'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` }),
+      new RegExp(`cannot reach Temporal at 127.0.0.1:${port}`),
+    );
   });
 
   it('an unknown run id', () => {
-    expectOneLineError(hoptm(['status', 'hoptm-000000000000-000000000000']), /no run 'hoptm-000000000000-000000000000'/);
+    expectOneLineError(
+      hoptm(['status', 'hoptm-000000000000-000000000000']),
+      /no run 'hoptm-000000000000-000000000000'/,
+    );
   });
 
   it('an invalid schedule interval, and a duplicate schedule id', () => {
-    expectOneLineError(hoptm(['schedule', 'create', '--preset', 'mnist-ci', '--every', '5x']), /--every "5x": expected a whole number/);
+    expectOneLineError(
+      hoptm(['schedule', 'create', '--preset', 'mnist-ci', '--every', '5x']),
+      /--every "5x": expected a whole number/,
+    );
     const id = `dup-${Math.random().toString(36).slice(2, 8)}`;
-    const args = ['schedule', 'create', '--preset', 'mnist-ci', '--every', '1d', '--id', id, '--out', tempStore()];
+    const args = [
+      'schedule',
+      'create',
+      '--preset',
+      'mnist-ci',
+      '--every',
+      '1d',
+      '--id',
+      id,
+      '--out',
+      tempStore(),
+    ];
     expect(hoptm(args).code).toBe(0);
     expectOneLineError(hoptm(args), new RegExp(`schedule '${id}' already exists`));
     expect(hoptm(['schedule', 'delete', id]).code).toBe(0);
@@ -81,10 +101,17 @@ describe('the CLI refuses bad input with one clear line', () => {
   it('cancelling a finished run', async () => {
     const store = tempStore();
     const pipeline = isolatedPipeline('cancel');
-    const req = await tinyRequest(store, ['experts.count=1', 'distill.iterations=1', 'evaluate.epochs=1'], pipeline);
+    const req = await tinyRequest(
+      store,
+      ['experts.count=1', 'distill.iterations=1', 'evaluate.epochs=1'],
+      pipeline,
+    );
     const workers = await inProcessWorkers({ pipeline });
     await workers.runUntil((await triggerRun(client, req)).handle.result());
-    expectOneLineError(hoptm(['cancel', req.runId]), new RegExp(`cannot cancel run '${req.runId}': it is completed`));
+    expectOneLineError(
+      hoptm(['cancel', req.runId]),
+      new RegExp(`cannot cancel run '${req.runId}': it is completed`),
+    );
   });
 
   it('a worker started with a missing and an invalid environment variable names both', () => {
@@ -128,14 +155,19 @@ describe('the pipeline fails bad input without retrying, with the message a user
     writePathmnist(path, 1);
     const pipeline = isolatedPipeline('changed');
     const config = tinyMedmnistConfig(path);
-    const req = runRequest({ preset: 'test', config, store: tempStore(), pipeline }, await loadRunData(config));
+    const req = runRequest(
+      { preset: 'test', config, store: tempStore(), pipeline },
+      await loadRunData(config),
+    );
     const { handle } = await triggerRun(client, req);
     writePathmnist(path, 2);
     const workers = await inProcessWorkers({ pipeline });
     await workers.runUntil(handle.result().catch(() => undefined));
     const status = await runStatus(client, req.runId);
     expect(status.status).toBe('FAILED');
-    expect(status.error).toMatch(/changed under run .* content hash was [0-9a-f]{12} when the run started and is [0-9a-f]{12} now/);
+    expect(status.error).toMatch(
+      /changed under run .* content hash was [0-9a-f]{12} when the run started and is [0-9a-f]{12} now/,
+    );
   });
 
   it('a truncated distillation checkpoint fails the run naming the checkpoint', async () => {
@@ -147,12 +179,32 @@ describe('the pipeline fails bad input without retrying, with the message a user
     const { mkdirSync } = await import('node:fs');
     mkdirSync(ckpt, { recursive: true });
     writeFileSync(join(ckpt, '000002.ckpt'), Buffer.from('{"trunc'));
-    writeFileSync(join(ckpt, 'latest.json'), JSON.stringify({ iteration: 2, key: `${req.runId}/distill/main/checkpoint/000002.ckpt` }));
+    writeFileSync(
+      join(ckpt, 'latest.json'),
+      JSON.stringify({ iteration: 2, key: `${req.runId}/distill/main/checkpoint/000002.ckpt` }),
+    );
     const workers = await inProcessWorkers({ pipeline });
     await workers.runUntil((await triggerRun(client, req)).handle.result().catch(() => undefined));
     const status = await runStatus(client, req.runId);
     expect(status.status).toBe('FAILED');
     expect(status.error).toContain('000002.ckpt');
+  });
+
+  it('a refusing publish gate fails the run naming its reasons; the report is still written', async () => {
+    const store = tempStore();
+    const pipeline = isolatedPipeline('gate');
+    const req = await tinyRequest(store, ['audit.gate.enabled=true', 'audit.gate.maxAuc=0'], pipeline);
+    const workers = await inProcessWorkers({ pipeline });
+    await workers.runUntil((await triggerRun(client, req)).handle.result().catch(() => undefined));
+    const status = await runStatus(client, req.runId);
+    expect(status.status).toBe('FAILED');
+    expect(status.error).toMatch(/publish gate: run .* is not published/);
+    expect(status.error).toMatch(/AUC/);
+    expect(existsSync(join(store, req.runId, 'results/main/report.html'))).toBe(true);
+    expect(
+      JSON.parse(readFileSync(join(store, req.runId, 'results/main/publish.json'), 'utf8')).published,
+    ).toBe(false);
+    expect(existsSync(join(store, req.runId, 'manifest.json'))).toBe(false);
   });
 
   it('a store in a missing bucket fails the run before any work', async () => {

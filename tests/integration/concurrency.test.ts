@@ -10,7 +10,14 @@ import type { Client } from '@temporalio/client';
 import { triggerRun } from '../../shared/temporal/runs.ts';
 import type { SliceOutcome } from '../../workflows/types.ts';
 import { resultsOf } from './history.ts';
-import { connectClient, inProcessWorkers, isolatedPipeline, spawnWorker, tempStore, tinyRequest } from './pipeline-harness.ts';
+import {
+  connectClient,
+  inProcessWorkers,
+  isolatedPipeline,
+  spawnWorker,
+  tempStore,
+  tinyRequest,
+} from './pipeline-harness.ts';
 
 /** A run of a few seconds: one expert of 2 epochs, 2 iterations, one network of 2 epochs. */
 const MINIMAL = [
@@ -43,7 +50,10 @@ describe('concurrent runs', () => {
     expect(new Set(reqs.map((r) => r.runId)).size).toBe(20);
     for (let w = 0; w < 2; w++)
       children.push(
-        spawnWorker('gpu', { TEMPORAL_ADDRESS: inject('temporalAddress'), HOPTM_TASK_QUEUE: pipeline.taskQueues.gpu }),
+        spawnWorker('gpu', {
+          TEMPORAL_ADDRESS: inject('temporalAddress'),
+          HOPTM_TASK_QUEUE: pipeline.taskQueues.gpu,
+        }),
       );
     const cpu = await inProcessWorkers({ roles: ['cpu'], pipeline });
     const summaries = await cpu.runUntil(
@@ -72,8 +82,11 @@ describe('concurrent runs', () => {
     const third = await triggerRun(client, req);
     expect(third.outcome).toBe('finished');
     const runs: string[] = [];
-    for await (const wf of client.workflow.list({ query: `WorkflowId = '${req.runId}'` })) runs.push(wf.runId);
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${req.runId}'` }))
+      runs.push(wf.runId);
     expect(runs).toHaveLength(1);
-    expect(await resultsOf<SliceOutcome>(client.workflow.getHandle(req.runId), 'distillSlice')).toHaveLength(1);
+    expect(await resultsOf<SliceOutcome>(client.workflow.getHandle(req.runId), 'distillSlice')).toHaveLength(
+      1,
+    );
   });
 });

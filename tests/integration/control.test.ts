@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { HOPTM_STATE } from '../../shared/temporal/search-attributes.ts';
 import { cancelRun, pauseRun, resumeRun, runStatus, triggerRun } from '../../shared/temporal/runs.ts';
-import { connectClient, inProcessWorkers, isolatedPipeline, tempStore, tinyRequest } from './pipeline-harness.ts';
+import {
+  connectClient,
+  inProcessWorkers,
+  isolatedPipeline,
+  tempStore,
+  tinyRequest,
+} from './pipeline-harness.ts';
 
 let client: Client;
 beforeAll(async () => {
@@ -57,9 +63,9 @@ describe('pause, resume, cancel', () => {
     );
     const s = await runStatus(client, req.runId);
     expect(s.status).toBe('CANCELLED');
-    expect((await client.workflow.getHandle(req.runId).describe()).typedSearchAttributes.get(HOPTM_STATE)).toBe(
-      'cancelled',
-    );
+    expect(
+      (await client.workflow.getHandle(req.runId).describe()).typedSearchAttributes.get(HOPTM_STATE),
+    ).toBe('cancelled');
   });
 
   it('continues as new every slice and completes with the full progress carried over', async () => {
@@ -70,7 +76,8 @@ describe('pause, resume, cancel', () => {
     expect(summary.progress.distill.done).toBe(req.config.distill.iterations + 1);
     expect(summary.progress.experts.done).toBe(2);
     const executions: string[] = [];
-    for await (const wf of client.workflow.list({ query: `WorkflowId = '${req.runId}'` })) executions.push(wf.runId);
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${req.runId}'` }))
+      executions.push(wf.runId);
     expect(executions.length).toBe(2);
   });
 });

@@ -13,7 +13,13 @@ import type { PipelineOptions } from '../../shared/config/pipeline.ts';
 import type { RunIntent } from '../../shared/temporal/run-request.ts';
 import type { DataCheckResult } from '../../workflows/types.ts';
 import { writePathmnist } from './dataset-files.ts';
-import { connectClient, inProcessWorkers, isolatedPipeline, tempStore, tinyMedmnistConfig } from './pipeline-harness.ts';
+import {
+  connectClient,
+  inProcessWorkers,
+  isolatedPipeline,
+  tempStore,
+  tinyMedmnistConfig,
+} from './pipeline-harness.ts';
 
 let client: Client;
 beforeAll(async () => {
@@ -24,7 +30,12 @@ afterAll(async () => {
 });
 
 function intentFor(path: string, extra: string[] = []): RunIntent & { pipeline: PipelineOptions } {
-  return { preset: 'test', config: tinyMedmnistConfig(path, extra), store: tempStore(), pipeline: isolatedPipeline('check') };
+  return {
+    preset: 'test',
+    config: tinyMedmnistConfig(path, extra),
+    store: tempStore(),
+    pipeline: isolatedPipeline('check'),
+  };
 }
 
 describe('data checks', () => {
@@ -68,7 +79,12 @@ describe('data checks', () => {
     const handle = await client.schedule.create({
       scheduleId,
       spec: { intervals: [{ every: '1d' }] },
-      action: { type: 'startWorkflow', workflowType: 'dataCheck', taskQueue: intent.pipeline.taskQueues.cpu, args: [intent] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'dataCheck',
+        taskQueue: intent.pipeline.taskQueues.cpu,
+        args: [intent],
+      },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
     });
     /** Triggers the schedule now and returns the check's decision. */

@@ -17,6 +17,10 @@ function split(perClass: number, seed: number) {
 export function writePathmnist(path: string, version: number): void {
   writeFileSync(
     path,
-    medmnistNpz({ train: split(4, 100 + version), val: split(2, 200 + version), test: split(2, 300 + version) }),
+    medmnistNpz({
+      train: split(4, 100 + version),
+      val: split(2, 200 + version),
+      test: split(2, 300 + version),
+    }),
   );
 }

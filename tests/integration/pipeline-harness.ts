@@ -33,6 +33,11 @@ export const TINY: string[] = [
   'distill.mask.growEvery=4',
   'evaluate.runs=1',
   'evaluate.epochs=3',
+  'audit.ssimCandidates=8',
+  'audit.membership.members=20',
+  'audit.membership.nonMembers=20',
+  'audit.membership.realEpochs=1',
+  'audit.membership.referenceNetworks=0',
 ];
 
 export function tinyConfig(extra: string[] = []): RunConfig {
@@ -76,7 +81,12 @@ export interface InProcessWorkers {
 
 /** A cpu and a gpu worker in this process (the CLI's local mode), on queues of the given pipeline. */
 export async function inProcessWorkers(
-  opts: { roles?: ('cpu' | 'gpu')[]; address?: string; pipeline?: PipelineOptions; gcsEndpoint?: string } = {},
+  opts: {
+    roles?: ('cpu' | 'gpu')[];
+    address?: string;
+    pipeline?: PipelineOptions;
+    gcsEndpoint?: string;
+  } = {},
 ): Promise<InProcessWorkers> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: opts.address ?? inject('temporalAddress') });

@@ -10,7 +10,13 @@ import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { openStore } from '../../shared/storage/index.ts';
 import { runStatus, triggerRun } from '../../shared/temporal/runs.ts';
-import { connectClient, inProcessWorkers, isolatedPipeline, tempStore, tinyRequest } from './pipeline-harness.ts';
+import {
+  connectClient,
+  inProcessWorkers,
+  isolatedPipeline,
+  tempStore,
+  tinyRequest,
+} from './pipeline-harness.ts';
 
 let client: Client;
 const recorded: string[] = [];
@@ -43,6 +49,11 @@ describe('distillationRun', () => {
     expect(manifest.lineage.experts.map((e: { expert: number }) => e.expert)).toEqual([0, 1]);
     expect(manifest.outputs).toContain(`${req.runId}/results/main/synthetic.safetensors`);
     expect(manifest.metrics.synthetic.mean).toBe(summary.evaluation.synthetic.mean);
+    // The publish step audited the set and wrote the report the manifest links.
+    expect(manifest.report).toBe(`${req.runId}/results/main/report.html`);
+    expect(readFileSync(join(store, manifest.report), 'utf8')).toMatch(/^<!doctype html>/i);
+    expect(JSON.parse(readFileSync(join(store, manifest.publish), 'utf8')).published).toBe(true);
+    expect(manifest.privacy.flagged).toBeTypeOf('number');
     expect(summary.evaluation.synthetic.mean).toBeGreaterThan(0);
     const status = await runStatus(client, req.runId);
     expect(status.status).toBe('COMPLETED');
@@ -85,7 +96,11 @@ describe('distillationRun', () => {
     expect(recorded.length).toBeGreaterThan(0);
     for (const runId of recorded) {
       const history = await client.workflow.getHandle(runId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { code: inject('workflowBundleCode') } }, history, runId);
+      await Worker.runReplayHistory(
+        { workflowBundle: { code: inject('workflowBundleCode') } },
+        history,
+        runId,
+      );
     }
   });
 });

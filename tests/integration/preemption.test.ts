@@ -62,7 +62,11 @@ function gpuWorker(req: RunRequest): ChildProcess {
   return child;
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 600_000): Promise<void> {
+async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 600_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -79,10 +83,15 @@ const latestIteration = (store: string, req: RunRequest): number => {
 };
 
 /** Waits until the server holds a heartbeat from the running attempt that satisfies `cond`. */
-async function heartbeatSeen(req: RunRequest, cond: (details: Record<string, unknown>) => boolean): Promise<void> {
+async function heartbeatSeen(
+  req: RunRequest,
+  cond: (details: Record<string, unknown>) => boolean,
+): Promise<void> {
   const handle = client.workflow.getHandle(req.runId);
   await until('a heartbeat with the checkpoint', async () =>
-    (await pendingHeartbeats(handle)).some((d) => typeof d === 'object' && d !== null && cond(d as Record<string, unknown>)),
+    (await pendingHeartbeats(handle)).some(
+      (d) => typeof d === 'object' && d !== null && cond(d as Record<string, unknown>),
+    ),
   );
 }
 

@@ -19,7 +19,11 @@ describe('dev server restart', () => {
     let server: DevServer = await startDevServer(opts);
     const address = server.address;
     const pipeline = isolatedPipeline('restart');
-    const req = await tinyRequest(tempStore(), ['distill.iterations=15', 'distill.mask.growEvery=4'], pipeline);
+    const req = await tinyRequest(
+      tempStore(),
+      ['distill.iterations=15', 'distill.mask.growEvery=4'],
+      pipeline,
+    );
     const connection = await Connection.connect({ address });
     const client = new Client({ connection });
     try {

@@ -30,7 +30,10 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'hoptm-it-'));
-  const temporal = await startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
+  const temporal = await startDevServer({
+    dbFile: join(dir, 'temporal.db'),
+    logFile: join(dir, 'temporal.log'),
+  });
 
   const gcsBin = toolPath('fake-gcs-server');
   if (!existsSync(gcsBin)) {
@@ -41,7 +44,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const gcsEndpoint = `http://127.0.0.1:${gcsPort}`;
   const gcs = spawn(
     gcsBin,
-    ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(gcsPort), '-external-url', gcsEndpoint, '-backend', 'memory', '-log-level', 'error'],
+    [
+      '-scheme',
+      'http',
+      '-host',
+      '127.0.0.1',
+      '-port',
+      String(gcsPort),
+      '-external-url',
+      gcsEndpoint,
+      '-backend',
+      'memory',
+      '-log-level',
+      'error',
+    ],
     { stdio: 'ignore' },
   );
   try {

@@ -27,13 +27,22 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const marks = () =>
-  patches.map((p) => (p.body as { metadata: { labels: Record<string, string> } }).metadata.labels['hoptm.dev/busy']);
+  patches.map(
+    (p) => (p.body as { metadata: { labels: Record<string, string> } }).metadata.labels['hoptm.dev/busy'],
+  );
 
 describe('podMarker', () => {
   it('marks the pod busy on the first running activity and idle after the last, with the deletion cost', async () => {
     patches.length = 0;
     const logs: string[] = [];
-    const marker = podMarker({ podName: 'gpu-0', namespace: 'hoptm', label: 'hoptm.dev/busy', apiServer, token: 't0k', log: (m) => logs.push(m) });
+    const marker = podMarker({
+      podName: 'gpu-0',
+      namespace: 'hoptm',
+      label: 'hoptm.dev/busy',
+      apiServer,
+      token: 't0k',
+      log: (m) => logs.push(m),
+    });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const slow = marker.wrap(async (x: number) => {
@@ -53,18 +62,34 @@ describe('podMarker', () => {
       type: 'application/merge-patch+json',
       body: { metadata: { annotations: { 'controller.kubernetes.io/pod-deletion-cost': '1000' } } },
     });
-    expect(patches[1]!.body).toMatchObject({ metadata: { annotations: { 'controller.kubernetes.io/pod-deletion-cost': '0' } } });
+    expect(patches[1]!.body).toMatchObject({
+      metadata: { annotations: { 'controller.kubernetes.io/pod-deletion-cost': '0' } },
+    });
     expect(logs).toEqual([]);
   });
 
   it('sets the pod idle even when the activity fails, and logs an unreachable API server without failing', async () => {
     patches.length = 0;
-    const marker = podMarker({ podName: 'p', namespace: 'n', label: 'hoptm.dev/busy', apiServer, token: 't', log: () => undefined });
+    const marker = podMarker({
+      podName: 'p',
+      namespace: 'n',
+      label: 'hoptm.dev/busy',
+      apiServer,
+      token: 't',
+      log: () => undefined,
+    });
     await expect(marker.wrap(async () => Promise.reject(new Error('boom')))()).rejects.toThrow('boom');
     await marker.settled();
     expect(marks()).toEqual(['true', 'false']);
     const logs: string[] = [];
-    const offline = podMarker({ podName: 'p', namespace: 'n', label: 'l', apiServer: 'http://127.0.0.1:1', token: 't', log: (m) => logs.push(m) });
+    const offline = podMarker({
+      podName: 'p',
+      namespace: 'n',
+      label: 'l',
+      apiServer: 'http://127.0.0.1:1',
+      token: 't',
+      log: (m) => logs.push(m),
+    });
     expect(await offline.wrap(async () => 7)()).toBe(7);
     await offline.settled();
     expect(logs.length).toBe(2);

@@ -34,7 +34,9 @@ describe('runWorkflowId', () => {
     expect(runWorkflowId('a'.repeat(64), 'b'.repeat(64))).toBe('hoptm-aaaaaaaaaaaa-bbbbbbbbbbbb');
   });
   it('throws when a hash is not hex', () => {
-    expect(() => runWorkflowId('xyz', 'b'.repeat(64))).toThrow("expected a hex config hash of at least 12 digits, got 'xyz'");
+    expect(() => runWorkflowId('xyz', 'b'.repeat(64))).toThrow(
+      "expected a hex config hash of at least 12 digits, got 'xyz'",
+    );
   });
 });
 
@@ -51,7 +53,11 @@ describe('parseWorkerEnv', () => {
   });
   it('lists every invalid variable at once', () => {
     expect(() =>
-      parseWorkerEnv({ HOPTM_BACKEND: 'tpu', HOPTM_CHECKPOINT_INTERVAL_SECONDS: '-1', TEMPORAL_TLS_CERT: '/c.pem' }),
+      parseWorkerEnv({
+        HOPTM_BACKEND: 'tpu',
+        HOPTM_CHECKPOINT_INTERVAL_SECONDS: '-1',
+        TEMPORAL_TLS_CERT: '/c.pem',
+      }),
     ).toThrowErrorMatchingInlineSnapshot(`
       [WorkerEnvError: invalid worker environment:
         HOPTM_TASK_QUEUE=null: Invalid input: expected string, received undefined
@@ -66,6 +72,8 @@ describe('parseInterval', () => {
     expect(['60s', '30m', '6h', '1d'].map(parseInterval)).toEqual(['60s', '30m', '6h', '1d']);
   });
   it.each(['5x', '10s', '1.5h', '', 'h'])('refuses %j', (every) => {
-    expect(() => parseInterval(every)).toThrow(/expected a whole number with s, m, h or d, at least 1 minute/);
+    expect(() => parseInterval(every)).toThrow(
+      /expected a whole number with s, m, h or d, at least 1 minute/,
+    );
   });
 });
