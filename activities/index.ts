@@ -6,7 +6,7 @@ import { auditAndReportActivity } from './audit.ts';
 import type { ActivityDeps } from './deps.ts';
 import { inspectDataActivity } from './data-check.ts';
 import { distillSliceActivity } from './distill.ts';
-import { evaluateRunActivity } from './evaluate.ts';
+import { evaluateNetworkActivity, planEvaluationActivity, recordEvaluationActivity } from './evaluate.ts';
 import { trainExpertActivity } from './experts.ts';
 import { prepareRunActivity } from './prepare.ts';
 import { publishRunActivity } from './publish.ts';
@@ -19,10 +19,12 @@ export function createActivities(deps: ActivityDeps) {
     prepareRun: prepareRunActivity(deps),
     publishRun: publishRunActivity(deps),
     inspectData: inspectDataActivity(deps),
+    planEvaluation: planEvaluationActivity(deps),
+    recordEvaluation: recordEvaluationActivity(deps),
     // Heavy: tensor work, on the GPU queue.
     trainExpert: trainExpertActivity(deps),
     distillSlice: distillSliceActivity(deps),
-    evaluateRun: evaluateRunActivity(deps),
+    evaluateNetwork: evaluateNetworkActivity(deps),
     auditAndReport: auditAndReportActivity(deps),
   };
 }

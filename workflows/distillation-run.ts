@@ -80,7 +80,7 @@ function initialProgress(req: RunRequest): RunProgress {
       stages: stageCount(req.config),
       last: null,
     },
-    evaluation: { done: 0, total: 1 },
+    evaluation: { done: 0, total: req.config.evaluate.runs },
     etaSeconds: null,
     timings: {},
     error: null,
@@ -194,8 +194,15 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
 
     enter('evaluating');
     await unlessPaused();
-    const evaluation: EvaluationOutcome = await heavy.evaluateRun(req);
-    progress.evaluation.done = progress.evaluation.total;
+    const tasks = await light.planEvaluation(req);
+    progress.evaluation = { done: 0, total: tasks.length };
+    const measured = await boundedAll(tasks, req.pipeline.evaluationConcurrency, async (task) => {
+      await unlessPaused();
+      const result = await heavy.evaluateNetwork(req, task);
+      progress.evaluation.done++;
+      return { part: task.part, result };
+    });
+    const evaluation: EvaluationOutcome = await light.recordEvaluation(req, measured);
 
     enter('publishing');
     await unlessPaused();

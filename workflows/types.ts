@@ -129,8 +129,9 @@ export interface SliceOutcome extends AttemptInfo {
 
 export interface EvaluationOutcome {
   key: string;
-  /** Mean test accuracy of the published set(s) and the random-real baseline, as fractions. */
+  /** Mean and population std of the test accuracy (fractions): the published set, the final iterate, the baseline. */
   synthetic: { mean: number; std: number };
+  final: { mean: number; std: number } | null;
   randomReal: { mean: number; std: number } | null;
 }
 

@@ -23,6 +23,8 @@ export interface EvaluationData {
 }
 
 export interface RunResult {
+  /** Which of the `runs` networks this is (its seed derives from the index). */
+  network: number;
   /** The seed of this network's init, batch order and augmentation draws. */
   seed: number;
   testAccuracy: number;
@@ -79,6 +81,11 @@ export interface EvaluationHooks {
   onEpoch?(run: number, epoch: number, loss: number): void | Promise<void>;
   /** After each network is trained and measured. */
   onRun?(run: number, result: RunResult): void | Promise<void>;
+  /**
+   * Train and measure only these networks (0-based indices below `runs`), e.g. one per activity of a
+   * fan-out; `mergeEvaluations` joins the parts into the result of all of them. Default: every network.
+   */
+  networks?: readonly number[];
 }
 
 /** Mean and population standard deviation (numpy's default `np.std`, ddof = 0). */
@@ -87,6 +94,29 @@ export function meanAndStd(values: readonly number[]): { mean: number; std: numb
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
   return { mean, std: Math.sqrt(variance) };
+}
+
+/**
+ * Joins evaluations of disjoint sets of networks under one protocol (a fan-out's parts) into the result of
+ * all of them: runs in network order, mean and population std over all.
+ */
+export function mergeEvaluations(parts: readonly EvaluationResult[]): EvaluationResult {
+  const [first] = parts;
+  if (first === undefined) throw new Error('mergeEvaluations: expected at least one part, got none');
+  const protocol = JSON.stringify(first.protocol);
+  if (parts.some((p) => JSON.stringify(p.protocol) !== protocol))
+    throw new Error('mergeEvaluations: the parts were measured under different protocols');
+  const runs = parts.flatMap((p) => p.runs).sort((a, b) => a.network - b.network);
+  const seen = runs.map((r) => r.network);
+  if (new Set(seen).size !== seen.length)
+    throw new Error(`mergeEvaluations: a network was measured twice (networks ${seen.join(', ')})`);
+  const withVal = runs.every((r) => r.valAccuracy !== undefined);
+  return {
+    runs,
+    ...meanAndStd(runs.map((r) => r.testAccuracy)),
+    ...(withVal ? { val: meanAndStd(runs.map((r) => r.valAccuracy!)) } : {}),
+    protocol: first.protocol,
+  };
 }
 
 /** The seed of evaluation network `run` (0-based), split from the evaluation seed. */
@@ -125,8 +155,14 @@ export async function evaluateWith(
   if (!Number.isFinite(spec.lr) || spec.lr <= 0) {
     throw new Error(`evaluate: expected a finite, positive lr (${spec.lrSource}), got ${spec.lr}`);
   }
+  const networks = hooks.networks ?? Array.from({ length: settings.runs }, (_, i) => i);
+  const outside = networks.filter((n) => !Number.isInteger(n) || n < 0 || n >= settings.runs);
+  if (outside.length > 0 || networks.length === 0)
+    throw new Error(
+      `evaluate: networks must be indices in 0..${settings.runs - 1} (evaluate.runs = ${settings.runs}), got [${networks.join(', ')}]`,
+    );
   const runs: RunResult[] = [];
-  for (let run = 0; run < settings.runs; run++) {
+  for (const run of networks) {
     const seed = runSeed(settings.seed, run);
     const set = spec.trainingSet(run, seed);
     let finalLoss = NaN;
@@ -160,6 +196,7 @@ export async function evaluateWith(
     }
     const measure = { signal: hooks.signal };
     const result: RunResult = {
+      network: run,
       seed,
       testAccuracy: await accuracy(params, data.test, cfg, measure),
       finalLoss,

@@ -5,7 +5,12 @@ import { putJson } from '../../storage/json.ts';
 import { decodeSafetensors, int64ToNumbers } from '../../storage/safetensors.ts';
 import type { ArtifactStore } from '../../storage/store.ts';
 import { evaluateRealSubset } from '../evaluate/baselines.ts';
-import { evaluateSynthetic, type EvaluationHooks, type EvaluationResult } from '../evaluate/protocol.ts';
+import {
+  evaluateSynthetic,
+  mergeEvaluations,
+  type EvaluationHooks,
+  type EvaluationResult,
+} from '../evaluate/protocol.ts';
 import { assertSelectable, type SelectionSplit } from '../evaluate/selection.ts';
 import type { RunData } from './data.ts';
 import { resultsPrefix } from './keys.ts';
@@ -86,11 +91,103 @@ const setInfo = (s: PublishedSet): EvaluatedSetInfo => ({
   selection: s.selection ?? null,
 });
 
+/** The sets a stage evaluation measures: the published one, the final iterate (when the published set is
+ * the selected one) and the random-real-subset baseline. */
+export type EvaluationPart = 'published' | 'final' | 'random-real';
+
+/** One unit of a fan-out: some networks of one part. */
+export interface EvaluationTask {
+  part: EvaluationPart;
+  networks: number[];
+}
+
+/** Every network of every part that applies, one task each (what the pipeline runs in parallel). */
+export async function evaluationTasks(
+  cfg: RunConfig,
+  store: ArtifactStore,
+  runId: string,
+  stage: string,
+  opts: { baseline: boolean },
+): Promise<EvaluationTask[]> {
+  const set = await loadPublishedSet(store, runId, stage);
+  const parts: EvaluationPart[] = [
+    'published',
+    ...(set.kind === 'selected' ? (['final'] as const) : []),
+    ...(opts.baseline ? (['random-real'] as const) : []),
+  ];
+  return parts.flatMap((part) =>
+    Array.from({ length: cfg.evaluate.runs }, (_, network) => ({ part, networks: [network] })),
+  );
+}
+
 /**
- * Evaluates a stage's published set with the reference protocol (fresh networks, learned lr) and, when that is
- * the selected set, the final iterate too (same seeds, so the two are compared network for network), optionally
- * beside the random-real-subset baseline with the same images per class in the same harness, and stores the
- * figures as results/<stage>/evaluation.json. A 'val' selection without a val split is an error.
+ * Trains and measures the task's networks with the reference protocol (fresh networks, learned lr; the
+ * baseline draws its real subset per network seed). Seeds depend only on the network index, so the same
+ * network gives the same figures alone or among all, and the published and final sets are compared
+ * network for network. A 'val' selection without a val split is an error.
+ */
+export async function evaluateTask(
+  cfg: RunConfig,
+  data: RunData,
+  store: ArtifactStore,
+  runId: string,
+  stage: string,
+  task: EvaluationTask,
+  hooks: EvaluationHooks = {},
+): Promise<EvaluationResult> {
+  const { dataset } = data;
+  assertSelectable(cfg.evaluate.selection, dataset);
+  const held = { test: dataset.test, val: dataset.val };
+  const withNetworks = { ...hooks, networks: task.networks };
+  if (task.part === 'random-real')
+    return await evaluateRealSubset(dataset.train, cfg.distill.ipc, held, data.model, cfg.evaluate, {
+      hooks: withNetworks,
+    });
+  const set = await loadPublishedSet(store, runId, stage, task.part === 'final' ? 'final' : 'published');
+  const images = tf.tensor4d(set.images, set.shape) as Tensor4D;
+  const labels = tf.tensor1d(set.labels, 'int32') as Tensor1D;
+  try {
+    return await evaluateSynthetic({ images, labels, lr: set.lr }, held, data.model, cfg.evaluate, withNetworks);
+  } finally {
+    tf.dispose([images, labels]);
+  }
+}
+
+/**
+ * Joins the tasks' results per part and stores results/<stage>/evaluation.json: the published set, the
+ * final iterate (the published figures when they are the same set), the baseline, and which set is which.
+ */
+export async function recordStageEvaluation(
+  store: ArtifactStore,
+  runId: string,
+  stage: string,
+  datasetName: string,
+  results: readonly { part: EvaluationPart; result: EvaluationResult }[],
+): Promise<StageEvaluation> {
+  const merged = (part: EvaluationPart): EvaluationResult | null => {
+    const parts = results.filter((r) => r.part === part).map((r) => r.result);
+    return parts.length === 0 ? null : mergeEvaluations(parts);
+  };
+  const synthetic = merged('published');
+  if (synthetic === null)
+    throw new Error(`evaluation of run '${runId}' stage '${stage}': no result for the published set`);
+  const set = await loadPublishedSet(store, runId, stage);
+  const finalSet = set.kind === 'selected' ? await loadPublishedSet(store, runId, stage, 'final') : set;
+  const final = finalSet === set ? synthetic : merged('final');
+  if (final === null)
+    throw new Error(`evaluation of run '${runId}' stage '${stage}': no result for the final iterate`);
+  const randomReal = merged('random-real');
+  const sets = { synthetic: setInfo(set), final: setInfo(finalSet) };
+  const key = `${resultsPrefix(runId, stage)}/evaluation.json`;
+  await putJson(store, key, { synthetic, final, sets, randomReal, dataset: datasetName });
+  return { synthetic, randomReal, key, final, sets };
+}
+
+/**
+ * Evaluates a stage's published set with the reference protocol and, when that is the selected set, the
+ * final iterate too, optionally beside the random-real-subset baseline with the same images per class in
+ * the same harness, and stores the figures as results/<stage>/evaluation.json. The CLI runs this; the
+ * pipeline runs the same tasks as parallel activities.
  */
 export async function evaluateStage(
   cfg: RunConfig,
@@ -100,35 +197,16 @@ export async function evaluateStage(
   stage: string,
   opts: { baseline: boolean; hooks?: EvaluationHooks },
 ): Promise<StageEvaluation> {
-  const { dataset } = data;
-  assertSelectable(cfg.evaluate.selection, dataset);
-  const set = await loadPublishedSet(store, runId, stage);
-  const finalSet = set.kind === 'selected' ? await loadPublishedSet(store, runId, stage, 'final') : set;
-  const held = { test: dataset.test, val: dataset.val };
-  const evaluateSet = async (s: PublishedSet): Promise<EvaluationResult> => {
-    const images = tf.tensor4d(s.images, s.shape) as Tensor4D;
-    const labels = tf.tensor1d(s.labels, 'int32') as Tensor1D;
-    try {
-      return await evaluateSynthetic(
-        { images, labels, lr: s.lr },
-        held,
-        data.model,
-        cfg.evaluate,
-        opts.hooks,
-      );
-    } finally {
-      tf.dispose([images, labels]);
-    }
-  };
-  const synthetic = await evaluateSet(set);
-  const final = finalSet === set ? synthetic : await evaluateSet(finalSet);
-  const randomReal = opts.baseline
-    ? await evaluateRealSubset(dataset.train, cfg.distill.ipc, held, data.model, cfg.evaluate, {
-        hooks: opts.hooks,
-      })
-    : null;
-  const sets = { synthetic: setInfo(set), final: setInfo(finalSet) };
-  const key = `${resultsPrefix(runId, stage)}/evaluation.json`;
-  await putJson(store, key, { synthetic, final, sets, randomReal, dataset: dataset.manifest.name });
-  return { synthetic, randomReal, key, final, sets };
+  assertSelectable(cfg.evaluate.selection, data.dataset);
+  const tasks = await evaluationTasks(cfg, store, runId, stage, opts);
+  const parts = [...new Set(tasks.map((t) => t.part))];
+  const results: { part: EvaluationPart; result: EvaluationResult }[] = [];
+  for (const part of parts) {
+    const networks = tasks.filter((t) => t.part === part).flatMap((t) => t.networks);
+    results.push({
+      part,
+      result: await evaluateTask(cfg, data, store, runId, stage, { part, networks }, opts.hooks),
+    });
+  }
+  return await recordStageEvaluation(store, runId, stage, data.dataset.manifest.name, results);
 }
