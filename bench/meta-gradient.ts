@@ -5,23 +5,21 @@
  * tensor memory at N = 10 and N = 80, runs the PyTorch reference on the same shapes in the same invocation
  * (CUDA when a GPU is present, else CPU), and writes bench/results/meta-gradient.json.
  *
+ * The cpu backend, and webgpu on a software rasteriser, are left out unless named in --backends
+ * (bench/lib/backends.ts says why).
+ *
  *   npm run bench:meta -- [--backends wasm,webgpu,cpu] [--steps 10] [--cpu-steps 1] [--repeats 2]
  *                         [--memory-steps 10,80] [--skip-memory] [--skip-pytorch]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  BACKEND_NAMES,
-  initBackend,
-  type BackendInfo,
-  type BackendName,
-} from '../shared/engine/backends/index.ts';
 import { convNetLayout } from '../shared/engine/convnet/layout.ts';
 import { metaGradient } from '../shared/method/matching/meta-gradient.ts';
 import { hasCudaGpu, machineInfo, sourceRevision, summarise } from './lib/machine.ts';
 import { BATCH, CFG, FULL_STEPS, N_SYN, disposeProblem, problemOf } from './lib/meta-problem.ts';
 import { peakTensorBytes } from './lib/peak-memory.ts';
 import { runReference } from './lib/pytorch.ts';
+import { requestedBackends, startBackend } from './lib/backends.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -66,21 +64,15 @@ async function peakBytes(steps: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const requested = (args.backends?.split(',') ?? [...BACKEND_NAMES]) as BackendName[];
+  const { names: requested, excluded, explicit } = requestedBackends(args.backends, log);
   const P = convNetLayout(CFG).size;
   const backends: Record<string, unknown>[] = [];
   const unavailable: Record<string, string> = {};
   let memory: Record<string, unknown> | null = null;
 
   for (const name of requested) {
-    let info: BackendInfo;
-    try {
-      info = await initBackend(name, log);
-    } catch (error) {
-      unavailable[name] = (error as Error).message;
-      log(`bench: ${name} unavailable: ${(error as Error).message}`);
-      continue;
-    }
+    const info = await startBackend(name, { excluded, unavailable, explicit }, log);
+    if (info === null) continue;
     const steps = Number(name === 'cpu' ? args['cpu-steps'] : args.steps);
     const repeats = name === 'cpu' ? 1 : Number(args.repeats);
     log(
@@ -168,6 +160,7 @@ async function main(): Promise<void> {
       maskFraction: 0.5,
     },
     backends,
+    excluded,
     unavailable,
     memory,
     pytorch,

@@ -18,9 +18,9 @@ export function writePathmnist(path: string, version: number): void {
   writeFileSync(
     path,
     medmnistNpz({
-      train: split(4, 100 + version),
-      val: split(2, 200 + version),
-      test: split(2, 300 + version),
+      train: split(6, 100 + version),
+      val: split(3, 200 + version),
+      test: split(4, 300 + version),
     }),
   );
 }
