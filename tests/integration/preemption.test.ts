@@ -22,10 +22,12 @@ import {
   tinyRequest,
 } from './pipeline-harness.ts';
 
-/** Long enough to be interrupted: experts of 20 steps an epoch, 30 iterations in two slices. */
+/** Long enough to be interrupted: experts of 4 stored epochs of 20 steps, 30 iterations in two slices. */
 const LONGER = [
   'dataset.maxTrainPerClass=60',
   'experts.batchSize=32',
+  'experts.epochs=4',
+  'distill.maxStartEpoch=4',
   'distill.iterations=29',
   'distill.checkpointEvery=5',
   'distill.mask.growEvery=15',
@@ -86,13 +88,16 @@ const latestIteration = (store: string, req: RunRequest): number => {
 async function heartbeatSeen(
   req: RunRequest,
   cond: (details: Record<string, unknown>) => boolean,
-): Promise<void> {
+): Promise<Record<string, unknown>> {
   const handle = client.workflow.getHandle(req.runId);
-  await until('a heartbeat with the checkpoint', async () =>
-    (await pendingHeartbeats(handle)).some(
-      (d) => typeof d === 'object' && d !== null && cond(d as Record<string, unknown>),
-    ),
-  );
+  let seen: Record<string, unknown> | undefined;
+  await until('a heartbeat with the checkpoint', async () => {
+    seen = (await pendingHeartbeats(handle))
+      .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null)
+      .find(cond);
+    return seen !== undefined;
+  });
+  return seen!;
 }
 
 const storedEpochs = (store: string, req: RunRequest, expert: number): number => {
@@ -124,21 +129,23 @@ describe('a GPU worker killed mid-run', () => {
     const store = tempStore();
     const req = await tinyRequest(store, LONGER, isolatedPipeline('kill-expert'));
     let stored = 0;
+    let expert = -1;
     await runInterrupted(store, req, async (gpu) => {
-      // Kill once the server holds a heartbeat naming a stored epoch (heartbeats are throttled).
-      await heartbeatSeen(req, (d) => d.expert === 0 && Number(d.epoch) >= 1);
-      expect(existsSync(join(store, completeKey(req.runId, 0)))).toBe(false);
+      // Kill once the server holds a heartbeat naming a stored epoch before the last (heartbeats are throttled).
+      const beat = await heartbeatSeen(req, (d) => Number(d.epoch) >= 1 && Number(d.epoch) < 4);
+      expert = Number(beat.expert);
+      expect(existsSync(join(store, completeKey(req.runId, expert)))).toBe(false);
       gpu.kill('SIGKILL');
       await exited(gpu);
-      stored = storedEpochs(store, req, 0);
+      stored = storedEpochs(store, req, expert);
     });
     const experts = await resultsOf<ExpertOutcome>(client.workflow.getHandle(req.runId), 'trainExpert');
-    const retried = experts.find((e) => e.expert === 0)!;
+    const retried = experts.find((e) => e.expert === expert)!;
     expect(retried.attempt).toBeGreaterThan(1);
     // It resumed from the newest epoch in storage, which the heartbeat it was handed named (or preceded).
     expect(retried.resumedFrom).toBe(stored);
     const beat = retried.previousHeartbeat as { expert: number; epoch: number; snapshotKey: string };
-    expect(beat).toMatchObject({ expert: 0, snapshotKey: snapshotKey(req.runId, 0, beat.epoch) });
+    expect(beat).toMatchObject({ expert, snapshotKey: snapshotKey(req.runId, expert, beat.epoch) });
     expect(beat.epoch).toBeGreaterThanOrEqual(1);
     expect(retried.resumedFrom).toBeGreaterThanOrEqual(beat.epoch);
   });
