@@ -1,38 +1,22 @@
 /**
  * Screenshot of a run in the local dev server's Web UI, for docs (headless Debian chromium through
- * playwright-core; shared/docs/platform.md section 9).
+ * playwright-core, launched as the report tests launch it).
  *   npx tsx scripts/web-ui-screenshot.ts <web-ui-url>/namespaces/default/workflows/<run-id> docs/web-ui-run.png
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../tests/report/browser.ts';
 
 const [url, out] = process.argv.slice(2);
 if (!url || !out) {
   process.stderr.write('usage: web-ui-screenshot.ts <run url> <out.png>\n');
   process.exit(2);
 }
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'hoptm-ui-')), {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 1000 },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const context = await launchChromium({ offline: false });
 try {
   const page = await context.newPage();
+  await page.setViewportSize({ width: 1400, height: 1000 });
   await page.goto(url, { waitUntil: 'networkidle' });
   await page.waitForTimeout(2000);
-  await page.screenshot({ path: out, fullPage: false });
+  await page.screenshot({ path: out });
   process.stderr.write(`wrote ${out}\n`);
 } finally {
   await context.close();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { checkData } from '../../shared/temporal/runs.ts';
+import { checkData, runStatus } from '../../shared/temporal/runs.ts';
 import type { PipelineOptions } from '../../shared/config/pipeline.ts';
 import type { RunIntent } from '../../shared/temporal/run-request.ts';
 import type { DataCheckResult } from '../../workflows/types.ts';
@@ -60,12 +60,18 @@ describe('data checks', () => {
         expect(changed.runId).not.toBe(first.runId);
         expect(changed.datasetHash).not.toBe(first.datasetHash);
 
-        // While that run is in progress, new data for the same config waits: no overlap.
+        // While that run is in progress, new data for the same config does not start a second run...
         writePathmnist(path, 3);
         const overlapping = await checkData(client, intent);
         expect(overlapping.action).toBe('skipped');
         expect(overlapping.reason).toMatch(/still in progress/);
-        await client.workflow.getHandle(changed.runId).result();
+        // ...the run in progress stops on the changed data (it never mixes two datasets)...
+        await expect(client.workflow.getHandle(changed.runId).result()).rejects.toThrow();
+        expect((await runStatus(client, changed.runId)).error).toMatch(/changed under run/);
+        // ...and the next check starts the new data's run.
+        const next = await checkData(client, intent);
+        expect(next.action).toBe('started');
+        await client.workflow.getHandle(next.runId).result();
       })(),
     );
   });

@@ -9,7 +9,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-export async function launchChromium(): Promise<BrowserContext> {
+/** `offline`: no network at all (the report must need none); off for pages served on 127.0.0.1. */
+export async function launchChromium(opts: { offline?: boolean } = {}): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM))
     throw new Error(
       `${CHROMIUM} is missing: the report tests need Debian's chromium (run scripts/install-chromium.sh as root)`,
@@ -17,7 +18,7 @@ export async function launchChromium(): Promise<BrowserContext> {
   return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'hoptm-chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
-    offline: true,
+    offline: opts.offline ?? true,
     viewport: { width: 1200, height: 900 },
     args: [
       '--headless',
