@@ -1,4 +1,5 @@
 import { publishStage } from '../shared/method/pipeline/publish.ts';
+import { stepSignal } from '../workflows/messages.ts';
 import type { AuditOutcome, RunRequest } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { MAIN_STAGE } from './distill.ts';
@@ -20,7 +21,10 @@ export function auditAndReportActivity(deps: ActivityDeps) {
       const r = await publishStage(req.config, data, store, req.runId, MAIN_STAGE, {
         codeVersion: deps.codeVersion,
         signal: cancelOrDrain(deps.drain),
-        onStep: (step) => report.heartbeat({ step }),
+        onStep: (step) => {
+          report.heartbeat({ step });
+          report.signal(stepSignal, [step], true);
+        },
       });
       const m = r.audit?.membership;
       return {

@@ -27,6 +27,7 @@ export async function followRun(client: Client, runId: string, everyMs = 1000): 
   let phase: RunPhase | null = null;
   let bar: Bar | null = null;
   let barDone = 0;
+  let step: string | null = null;
   try {
     for (;;) {
       const s = await runStatus(client, runId);
@@ -47,6 +48,8 @@ export async function followRun(client: Client, runId: string, everyMs = 1000): 
         if (done !== barDone || note) bar.update(done, note);
         barDone = done;
       }
+      if (p !== null && p.step !== null && p.step !== step && bar === null) log(`  ${p.step}`);
+      step = p?.step ?? null;
       if (s.status !== 'RUNNING') {
         bar?.done();
         return s;

@@ -25,7 +25,14 @@ import {
   HOPTM_PRESET,
   HOPTM_STATE,
 } from '../shared/temporal/search-attributes.ts';
-import { expertEpochSignal, iterationSignal, pauseSignal, progressQuery, resumeSignal } from './messages.ts';
+import {
+  expertEpochSignal,
+  iterationSignal,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  stepSignal,
+} from './messages.ts';
 import { distillSlices, stageCount } from './plan.ts';
 import {
   NON_RETRYABLE,
@@ -83,6 +90,7 @@ function initialProgress(req: RunRequest): RunProgress {
     evaluation: { done: 0, total: req.config.evaluate.runs },
     etaSeconds: null,
     timings: {},
+    step: null,
     error: null,
   };
 }
@@ -142,6 +150,9 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
     progress.etaSeconds = (progress.distill.total - report.iteration) * report.secondsPerIteration;
   });
   setHandler(expertEpochSignal, () => undefined);
+  setHandler(stepSignal, (step) => {
+    progress.step = step;
+  });
 
   const enter = (phase: RunPhase): void => {
     const now = Date.now();
@@ -149,6 +160,7 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
     progress.timings[prev] = (progress.timings[prev] ?? 0) + (now - state.phaseStartedAt) / 1000;
     state.phaseStartedAt = now;
     progress.phase = phase;
+    progress.step = null;
     upsertSearchAttributes([{ key: HOPTM_STATE, value: progress.paused ? 'paused' : phase }]);
   };
   /** Waits while paused; the step in flight when the pause came has already finished. */

@@ -10,3 +10,5 @@ export const resumeSignal = defineSignal('resume');
 export const iterationSignal = defineSignal<[IterationReport]>('iteration');
 /** An expert finished an epoch: `[expert, epoch]`. */
 export const expertEpochSignal = defineSignal<[number, number]>('expertEpoch');
+/** What a long step without iterations (the audit) is doing now, for progress displays. */
+export const stepSignal = defineSignal<[string]>('step');

@@ -90,6 +90,8 @@ export interface RunProgress {
   etaSeconds: number | null;
   /** Seconds spent per phase so far. */
   timings: Partial<Record<RunPhase, number>>;
+  /** What the current step says it is doing (the audit's networks, the report), if it says. */
+  step: string | null;
   error: string | null;
 }
 
