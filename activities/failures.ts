@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { NON_RETRYABLE } from '../workflows/types.ts';
+import { stopReporters } from './progress.ts';
 
 const BAD_INPUT: ReadonlySet<string> = new Set(NON_RETRYABLE);
 
@@ -31,11 +32,13 @@ export function toFailure(err: unknown): unknown {
   return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: false, cause: err });
 }
 
-/** Runs an activity body, translating its errors (see above). */
+/** Runs an activity body, translating its errors (see above) and ending its reporters' keep-alives. */
 export async function adapt<T>(body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
     throw toFailure(err);
+  } finally {
+    stopReporters();
   }
 }

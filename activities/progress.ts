@@ -15,10 +15,22 @@ export interface Reporter {
   attempt: number;
 }
 
+/** Keep-alive period: steps without their own heartbeats (one long training) must not look dead. */
+const KEEPALIVE_MS = 10_000;
+const keepalives = new WeakMap<Context, ReturnType<typeof setInterval>[]>();
+
+/**
+ * A reporter for the current activity. Besides the heartbeats its owner sends, it repeats the newest
+ * details every 10 s while the event loop turns, so a long step without progress events (an audit network's
+ * training) is not taken for a dead worker; `adapt` stops that when the activity ends.
+ */
 export function reporter(intervalSeconds: number): Reporter {
   const ctx = Context.current();
   let lastSignal = 0;
   let lastDetails: unknown = ctx.info.heartbeatDetails;
+  const timer = setInterval(() => ctx.heartbeat(lastDetails), KEEPALIVE_MS);
+  timer.unref();
+  keepalives.set(ctx, [...(keepalives.get(ctx) ?? []), timer]);
   return {
     previous: ctx.info.heartbeatDetails,
     attempt: ctx.info.attempt,
@@ -43,4 +55,11 @@ export function reporter(intervalSeconds: number): Reporter {
 /** An AbortSignal that fires on the activity's cancellation or on any of `others`. */
 export function cancelOrDrain(...others: AbortSignal[]): AbortSignal {
   return AbortSignal.any([Context.current().cancellationSignal, ...others]);
+}
+
+/** Stops the keep-alive heartbeats of the current activity's reporters (its body has ended). */
+export function stopReporters(): void {
+  const ctx = Context.current();
+  for (const timer of keepalives.get(ctx) ?? []) clearInterval(timer);
+  keepalives.delete(ctx);
 }
