@@ -14,8 +14,9 @@ const context = await launchChromium({ offline: false });
 try {
   const page = await context.newPage();
   await page.setViewportSize({ width: 1400, height: 1000 });
-  await page.goto(url, { waitUntil: 'networkidle' });
-  await page.waitForTimeout(2000);
+  // A running workflow's page polls the server without end: wait for the load, then let it render.
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForTimeout(4000);
   await page.screenshot({ path: out });
   process.stderr.write(`wrote ${out}\n`);
 } finally {
