@@ -7,6 +7,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, proxyActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { RunIntent } from '../shared/temporal/run-request.ts';
+import { runSearchAttributes } from '../shared/temporal/search-attributes.ts';
 import { distillationRun } from './distillation-run.ts';
 import { NON_RETRYABLE, type DataCheckResult } from './types.ts';
 
@@ -37,6 +38,7 @@ export async function dataCheck(intent: RunIntent): Promise<DataCheckResult> {
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       workflowTaskTimeout: '1 minute',
+      typedSearchAttributes: runSearchAttributes(request),
     });
     return result(
       'started',

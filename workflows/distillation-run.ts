@@ -18,13 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import {
-  HOPTM_CONFIG,
-  HOPTM_DATASET,
-  HOPTM_IPC,
-  HOPTM_PRESET,
-  HOPTM_STATE,
-} from '../shared/temporal/search-attributes.ts';
+import { HOPTM_STATE, runSearchAttributes } from '../shared/temporal/search-attributes.ts';
 import {
   expertEpochSignal,
   iterationSignal,
@@ -123,16 +117,9 @@ export async function distillationRun(req: RunRequest, carried?: CarriedState): 
   };
   const progress = state.progress;
 
-  // Before the handlers: a signal that arrived with the start (a pause) is applied after this.
-  if (!carried) {
-    upsertSearchAttributes([
-      { key: HOPTM_DATASET, value: req.datasetName },
-      { key: HOPTM_PRESET, value: req.preset },
-      { key: HOPTM_IPC, value: req.config.distill.ipc },
-      { key: HOPTM_CONFIG, value: req.configHash.slice(0, 12) },
-      { key: HOPTM_STATE, value: 'validating' },
-    ]);
-  }
+  // Before the handlers: a signal that arrived with the start (a pause) is applied after this. (The start
+  // call sets the same attributes; a run started by other means gets them here.)
+  if (!carried) upsertSearchAttributes(runSearchAttributes(req));
 
   setHandler(progressQuery, () => progress);
   setHandler(pauseSignal, () => {

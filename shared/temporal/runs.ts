@@ -21,6 +21,7 @@ import {
   type RunSummary,
 } from '../../workflows/types.ts';
 import { configHashOf, type RunIntent } from './run-request.ts';
+import { runSearchAttributes } from './search-attributes.ts';
 
 export type RunHandle = WorkflowHandle<typeof distillationRun>;
 
@@ -74,6 +75,7 @@ export async function triggerRun(client: Client, req: RunRequest): Promise<Trigg
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       // Workers that share a process with tensor work answer workflow tasks late; don't time them out.
       workflowTaskTimeout: '1 minute',
+      typedSearchAttributes: runSearchAttributes(req),
     });
     const attached = before?.status.name === 'RUNNING';
     return { handle, outcome: attached ? 'attached' : 'started' };

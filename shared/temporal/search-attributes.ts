@@ -2,7 +2,8 @@
  * The custom search attributes that make runs listable and filterable (Web UI, `temporal workflow list
  * --query "HoptmDataset='mnist'"`, `hoptm list`). Imported by workflow code too: @temporalio/common only.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { RunRequest } from '../../workflows/types.ts';
 
 export const HOPTM_DATASET = defineSearchAttributeKey('HoptmDataset', SearchAttributeType.KEYWORD);
 export const HOPTM_PRESET = defineSearchAttributeKey('HoptmPreset', SearchAttributeType.KEYWORD);
@@ -19,3 +20,17 @@ export const SEARCH_ATTRIBUTES: readonly { name: string; type: 'Keyword' | 'Int'
   { name: HOPTM_STATE.name, type: 'Keyword' },
   { name: HOPTM_CONFIG.name, type: 'Keyword' },
 ];
+
+/**
+ * A run's attributes from its very start (given to the start call, not only upserted by the workflow),
+ * so a data check sees a run of its config as in progress even before a worker has picked it up.
+ */
+export function runSearchAttributes(req: RunRequest): SearchAttributePair[] {
+  return [
+    { key: HOPTM_DATASET, value: req.datasetName },
+    { key: HOPTM_PRESET, value: req.preset },
+    { key: HOPTM_IPC, value: req.config.distill.ipc },
+    { key: HOPTM_CONFIG, value: req.configHash.slice(0, 12) },
+    { key: HOPTM_STATE, value: 'validating' },
+  ];
+}
