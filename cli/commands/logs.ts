@@ -1,11 +1,12 @@
 /** `hoptm logs RUN`: the run's steps from its durable history (what ran, retries, failures, signals). */
 import { defineCommand } from 'citty';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { describeRun } from '../../shared/temporal/runs.ts';
 import { connectTemporal, runsDirOf } from '../temporal.ts';
 import { runIdArgs } from './_run-id.ts';
 
-const EventType = temporal.api.enums.v1.EventType;
+// CommonJS module: its namespace is the default export under Node's ESM loader.
+const EventType = proto.temporal.api.enums.v1.EventType;
 
 export default defineCommand({
   meta: {

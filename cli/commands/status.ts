@@ -42,6 +42,12 @@ export default defineCommand({
         );
         lines.push(`  manifest    ${s.summary.store}/${s.summary.manifestKey}`);
       }
+      if (s.progressUnavailable)
+        lines.push(`  progress    not available now (${s.progressUnavailable}): no worker answered`);
+      for (const a of s.pending)
+        lines.push(
+          `  running     ${a.activity} (attempt ${a.attempt})${a.heartbeat ? ` ${JSON.stringify(a.heartbeat)}` : ''}`,
+        );
       if (s.error) lines.push(`  error       ${s.error}`);
       console.log(lines.join('\n'));
     } finally {

@@ -2,6 +2,7 @@
  * The client side of runs: trigger (attach to a running run, report a finished one, never duplicate),
  * progress, pause/resume/cancel, listing and the data check. Used by the CLI and the tests alike.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import {
   ApplicationFailure,
   WorkflowExecutionAlreadyStartedError,
@@ -85,6 +86,13 @@ export async function triggerRun(client: Client, req: RunRequest): Promise<Trigg
   }
 }
 
+export interface PendingStep {
+  activity: string;
+  attempt: number;
+  /** The step's newest heartbeat (its checkpoint or current step), as the server holds it. */
+  heartbeat: unknown;
+}
+
 export interface RunStatus {
   runId: string;
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, ... */
@@ -93,6 +101,10 @@ export interface RunStatus {
   closeTime?: Date;
   /** Live from the `progress` query while running; the final record once completed. */
   progress: RunProgress | null;
+  /** Why live progress is missing while running (no worker answering the query right now), else null. */
+  progressUnavailable: string | null;
+  /** The activities in flight, from the server (answers even when no worker does). */
+  pending: PendingStep[];
   summary: RunSummary | null;
   /** Why a run failed, as the activity said it (the clear message, not Temporal's wrapper). */
   error: string | null;
@@ -102,9 +114,31 @@ export interface RunStatus {
 export async function runStatus(client: Client, runId: string): Promise<RunStatus> {
   const d = await describeRun(client, runId);
   const handle = client.workflow.getHandle<typeof distillationRun>(runId);
-  const base = { runId, status: d.status.name, startTime: d.startTime, closeTime: d.closeTime ?? undefined };
-  if (d.status.name === 'RUNNING')
-    return { ...base, progress: await handle.query(progressQuery), summary: null, error: null };
+  const pending = (d.raw.pendingActivities ?? []).map((a) => {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    return {
+      activity: a.activityType?.name ?? '?',
+      attempt: a.attempt ?? 1,
+      heartbeat: payload ? defaultPayloadConverter.fromPayload(payload) : null,
+    };
+  });
+  const base = {
+    runId,
+    status: d.status.name,
+    startTime: d.startTime,
+    closeTime: d.closeTime ?? undefined,
+    pending,
+    progressUnavailable: null,
+  };
+  if (d.status.name === 'RUNNING') {
+    try {
+      return { ...base, progress: await handle.query(progressQuery), summary: null, error: null };
+    } catch (err) {
+      // Workers busy with tensor work, or none running: the server still knows what is in flight.
+      const why = rootMessage(err);
+      return { ...base, progress: null, progressUnavailable: why, summary: null, error: null };
+    }
+  }
   try {
     const summary = await handle.result();
     return { ...base, progress: summary.progress, summary, error: null };

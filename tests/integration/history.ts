@@ -1,9 +1,10 @@
 /** Reading a run's history in tests: the results its activities returned, decoded. */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
-const EventType = temporal.api.enums.v1.EventType;
+// CommonJS module: its namespace is the default export under Node's ESM loader.
+const EventType = proto.temporal.api.enums.v1.EventType;
 
 export interface ActivityRecord<T = unknown> {
   name: string;
