@@ -147,7 +147,13 @@ export async function evaluateTask(
   const images = tf.tensor4d(set.images, set.shape) as Tensor4D;
   const labels = tf.tensor1d(set.labels, 'int32') as Tensor1D;
   try {
-    return await evaluateSynthetic({ images, labels, lr: set.lr }, held, data.model, cfg.evaluate, withNetworks);
+    return await evaluateSynthetic(
+      { images, labels, lr: set.lr },
+      held,
+      data.model,
+      cfg.evaluate,
+      withNetworks,
+    );
   } finally {
     tf.dispose([images, labels]);
   }
