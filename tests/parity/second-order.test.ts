@@ -6,6 +6,7 @@ import { convNetLayout, type ConvNetConfig } from '../../shared/engine/convnet/l
 import { initConvNetParams } from '../../shared/engine/convnet/init.ts';
 import { crossEntropy } from '../../shared/engine/ops/cross-entropy.ts';
 import { stopGradient } from '../../shared/engine/ops/stop-gradient.ts';
+import { instanceNorm } from '../../shared/engine/ops/instance-norm.ts';
 import { applyAugDraw } from '../../shared/engine/dsa/apply.ts';
 import { sampleAugDraw, DSA_FAMILIES } from '../../shared/engine/dsa/draws.ts';
 import { createRng } from '../../shared/engine/random.ts';
@@ -95,6 +96,80 @@ forEachBackend('second-order gradients vs finite differences', () => {
     expectAgreement(
       await hessianVectorCheck((x) => weightedSquare(tf.relu(x), 12), randomValues(40, 13), [40]),
       'relu',
+    );
+  });
+
+  it('instance norm equals the composite of stock ops in value and first derivatives: x=[2,5,5,3]', async () => {
+    const composite = (x: Tensor, gamma: Tensor, beta: Tensor): Tensor => {
+      const centred = tf.sub(x, tf.mean(x, [1, 2], true));
+      const variance = tf.mean(tf.square(centred), [1, 2], true);
+      return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+    };
+    const inputs = [
+      tf.tensor4d(randomValues(150, 40, 3), [2, 5, 5, 3]),
+      tf.tensor1d([1.3, -0.7, 0.4]),
+      tf.tensor1d([0.1, 0.2, -0.3]),
+    ];
+    const loss =
+      (f: (x: Tensor, g: Tensor, b: Tensor) => Tensor) =>
+      (x: Tensor, g: Tensor, b: Tensor): Scalar =>
+        weightedSquare(f(x, g, b), 41);
+    const ours = tf.valueAndGrads(loss((x, g, b) => instanceNorm(x as Tensor4D, g, b)))(inputs);
+    const stock = tf.valueAndGrads(loss(composite))(inputs);
+    expectClose(await ours.value.data(), await stock.value.data(), 1e-5, 'value');
+    for (const [i, name] of ['x', 'gamma', 'beta'].entries())
+      expectClose(await ours.grads[i]!.data(), await stock.grads[i]!.data(), 1e-4, `d/d${name}`);
+    tf.dispose([...inputs, ours.value, stock.value, ...ours.grads, ...stock.grads]);
+  });
+
+  it('instance norm wrt x (closed-form gradient, differentiated again): x=[2,5,5,3]', async () => {
+    const gamma = tf.tensor1d([1.3, -0.7, 0.4]);
+    const beta = tf.tensor1d([0.1, 0.2, -0.3]);
+    expectAgreement(
+      await hessianVectorCheck(
+        (x) => weightedSquare(instanceNorm(x as Tensor4D, gamma, beta), 31),
+        randomValues(150, 32, 2),
+        [2, 5, 5, 3],
+      ),
+      'instance norm x',
+    );
+  });
+
+  it('instance norm mixed x/gamma: x=[2,4,4,3]', async () => {
+    const beta = tf.tensor1d([0.1, 0.2, -0.3]);
+    const check = await mixedCheck(
+      (x, gamma) => weightedSquare(instanceNorm(x as Tensor4D, gamma, beta), 33),
+      randomValues(96, 34, 2),
+      [2, 4, 4, 3],
+      randomValues(3, 35),
+      [3],
+    );
+    expectAgreement(check, 'instance norm x/gamma');
+  });
+
+  it('sum and mean over H, W (their gradients broadcast with Tile): x=[2,4,4,3]', async () => {
+    expectAgreement(
+      await hessianVectorCheck(
+        (x) =>
+          weighted(
+            tf.mul(tf.square(tf.sum(x, [1, 2], true)), tf.mean(tf.square(x as Tensor4D), [1, 2], true)),
+            36,
+          ),
+        randomValues(96, 37),
+        [2, 4, 4, 3],
+      ),
+      'sum/mean',
+    );
+  });
+
+  it('tile with copies of whole axes (its gradient sums the copies): x=[2,3,2] reps=[2,1,3]', async () => {
+    expectAgreement(
+      await hessianVectorCheck(
+        (x) => weightedSquare(tf.tile(x, [2, 1, 3]), 38),
+        randomValues(12, 39),
+        [2, 3, 2],
+      ),
+      'tile',
     );
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../tf.ts';
 import { activate } from './activate.ts';
+import { registerTensorflowKernels } from '../kernels/tensorflow/register.ts';
 import { BackendStartError, messageOf } from './errors.ts';
 import type { StartedBackend } from './types.ts';
 
@@ -97,6 +98,7 @@ export async function start(options: TensorflowStartOptions = {}): Promise<Start
       );
     }
     loaded = name;
+    registerTensorflowKernels();
     await activate('tensorflow');
     return { name: 'tensorflow', adapter: describe(name) };
   }

@@ -133,6 +133,9 @@ export async function start(options: WebGpuStartOptions = {}): Promise<StartedBa
       );
     }
   }
+  // Small kernels on values not yet uploaded run on the CPU and read their input synchronously, which
+  // cannot work under Node (see exposeToTfjs); Tile, used by the reduction gradients, is one of them.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
   await activate('webgpu');
   return {
     name: 'webgpu',

@@ -1,26 +1,23 @@
 import { tf } from '../tf.ts';
 import type { Tensor1D, Tensor2D, Tensor4D } from '../tf.ts';
 import { convNetLayout, type ConvNetConfig, type ConvNetLayout } from './layout.ts';
-
-const NORM_EPS = 1e-5;
+import { instanceNorm } from '../ops/instance-norm.ts';
 
 /** Per-layer tensors sliced from the flat vector, in tfjs's layouts (HWIO conv filters). */
 function unflatten(flat: Tensor1D, layout: ConvNetLayout): Map<string, tf.Tensor> {
   const params = new Map<string, tf.Tensor>();
-  for (const spec of layout.specs) {
-    const piece = tf.reshape(tf.slice(flat, spec.offset, spec.size), spec.shape);
+  // One split, not a slice per tensor: the gradient is then one concat instead of a zero-padded
+  // full-length vector per tensor summed up (which dominated the parameter-sized work of the backward).
+  const pieces = tf.split(
+    flat,
+    layout.specs.map((spec) => spec.size),
+  );
+  layout.specs.forEach((spec, i) => {
+    const piece = tf.reshape(pieces[i]!, spec.shape);
     // PyTorch stores conv weights OIHW; tfjs convolves with HWIO.
     params.set(spec.name, spec.shape.length === 4 ? tf.transpose(piece, [2, 3, 1, 0]) : piece);
-  }
+  });
   return params;
-}
-
-/** Instance norm = GroupNorm with one group per channel: statistics over H, W per sample and channel. */
-function instanceNorm(x: Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): Tensor4D {
-  const mean = tf.mean(x, [1, 2], true);
-  const centred = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centred), [1, 2], true);
-  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS))), gamma), beta) as Tensor4D;
 }
 
 /**

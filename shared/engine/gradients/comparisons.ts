@@ -10,7 +10,7 @@ const zeroGradient = (kernelName: string): GradConfig => ({
   inputsToSave: ['a', 'b'],
   gradFunc: (_dy: Tensor | Tensor[], saved: Tensor[]) => {
     const [a, b] = saved as [Tensor, Tensor];
-    return { a: () => tf.zeros(a.shape), b: () => tf.zeros(b.shape) };
+    return { a: () => tf.fill(a.shape, 0, 'float32'), b: () => tf.fill(b.shape, 0, 'float32') };
   },
 });
 
@@ -31,6 +31,6 @@ export const logicalNotGradConfig: GradConfig = {
   inputsToSave: ['x'],
   gradFunc: (_dy: Tensor | Tensor[], saved: Tensor[]) => {
     const [x] = saved as [Tensor];
-    return { x: () => tf.zeros(x.shape) };
+    return { x: () => tf.fill(x.shape, 0, 'float32') };
   },
 };

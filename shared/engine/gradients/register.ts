@@ -4,6 +4,8 @@ import { avgPoolGradGradConfig } from './avg-pool-grad.ts';
 import { comparisonGradConfigs, logicalNotGradConfig } from './comparisons.ts';
 import { conv2DBackpropFilterGradConfig } from './conv2d-backprop-filter.ts';
 import { expGradConfig } from './exp.ts';
+import { meanGradConfig, sumGradConfig, tileGradConfig } from './reductions.ts';
+import { registerReluGradKernels, reluGradConfig, reluGradGradConfig } from './relu.ts';
 import { stopGradientGradConfig } from '../ops/stop-gradient.ts';
 
 /** Every gradient this project adds or replaces; a test asserts each one is the one in force. */
@@ -11,6 +13,11 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
   conv2DBackpropFilterGradConfig,
   avgPoolGradGradConfig,
   expGradConfig,
+  reluGradConfig,
+  reluGradGradConfig,
+  sumGradConfig,
+  meanGradConfig,
+  tileGradConfig,
   stopGradientGradConfig,
   logicalNotGradConfig,
   ...comparisonGradConfigs,
@@ -22,6 +29,7 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
  * engine is enough to be safe. Idempotent.
  */
 export function registerEngineGradients(): void {
+  registerReluGradKernels();
   for (const config of ENGINE_GRADIENTS) {
     if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
   }
