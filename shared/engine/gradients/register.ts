@@ -7,6 +7,7 @@ import { expGradConfig } from './exp.ts';
 import { meanGradConfig, sumGradConfig, tileGradConfig } from './reductions.ts';
 import { registerReluGradKernels, reluGradConfig, reluGradGradConfig } from './relu.ts';
 import { stopGradientGradConfig } from '../ops/stop-gradient.ts';
+import { broadcastToGradConfig, registerBroadcastToKernels } from '../ops/broadcast.ts';
 
 /** Every gradient this project adds or replaces; a test asserts each one is the one in force. */
 export const ENGINE_GRADIENTS: readonly GradConfig[] = [
@@ -18,6 +19,7 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
   sumGradConfig,
   meanGradConfig,
   tileGradConfig,
+  broadcastToGradConfig,
   stopGradientGradConfig,
   logicalNotGradConfig,
   ...comparisonGradConfigs,
@@ -30,6 +32,7 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
  */
 export function registerEngineGradients(): void {
   registerReluGradKernels();
+  registerBroadcastToKernels();
   for (const config of ENGINE_GRADIENTS) {
     if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
   }
