@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
     backends: { type: 'string' },
     steps: { type: 'string', default: '10' },
     'cpu-steps': { type: 'string', default: '1' },
-    repeats: { type: 'string', default: '2' },
+    repeats: { type: 'string', default: '3' },
     'memory-steps': { type: 'string', default: '10,80' },
     'skip-memory': { type: 'boolean', default: false },
     'skip-pytorch': { type: 'boolean', default: false },
