@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveConfig, type RunConfig } from '../shared/config/index.ts';
-import { initBackend, parseBackendChoice } from '../shared/engine/backends/index.ts';
+import { initBackend, parseBackendChoice, tensorflowThreadsFor } from '../shared/engine/backends/index.ts';
 import { openStore } from '../shared/storage/index.ts';
 import { loadRunData } from '../shared/method/pipeline/data.ts';
 import { trainExperts } from '../shared/method/pipeline/experts.ts';
@@ -41,10 +41,12 @@ const ABLATIONS = {
 
 async function main(): Promise<void> {
   const base = resolveConfig('mnist-ipc1', args.set);
-  const backend = await initBackend(parseBackendChoice(args.backend), log);
+  const data = await loadRunData(base);
+  const backend = await initBackend(parseBackendChoice(args.backend), log, {
+    tensorflowThreads: tensorflowThreadsFor(data.model),
+  });
   const store = await openStore(args.out);
   const runId = 'mnist-ipc1-ablations';
-  const data = await loadRunData(base);
   const t0 = performance.now();
   await trainExperts(base, data, store, runId, { onExpert: (k) => log(`expert ${k} done`) });
   const expertsSeconds = (performance.now() - t0) / 1000;

@@ -1,5 +1,10 @@
 import { resolveConfig, type RunConfig } from '../shared/config/index.ts';
-import { initBackend, parseBackendChoice, type BackendInfo } from '../shared/engine/backends/index.ts';
+import {
+  initBackend,
+  parseBackendChoice,
+  tensorflowThreadsFor,
+  type BackendInfo,
+} from '../shared/engine/backends/index.ts';
 import { openStore } from '../shared/storage/index.ts';
 import type { ArtifactStore } from '../shared/storage/store.ts';
 import { loadRunData, type RunData } from '../shared/method/pipeline/data.ts';
@@ -23,11 +28,13 @@ export async function createContext(
   rawArgs: readonly string[],
 ): Promise<RunContext> {
   const config = resolveConfig(args.preset, overridesOf(rawArgs));
-  const backend = await initBackend(parseBackendChoice(args.backend), log);
+  const data = await loadRunData(config);
+  const backend = await initBackend(parseBackendChoice(args.backend), log, {
+    tensorflowThreads: tensorflowThreadsFor(data.model),
+  });
   const store = await openStore(args.out, { gcsEndpoint: process.env.HOPTM_GCS_ENDPOINT });
   const runId = args.run ?? config.name;
   log(`run '${runId}' in ${store.location}`);
-  const data = await loadRunData(config);
   const m = data.dataset.manifest;
   log(
     `data: ${m.name}, ${m.counts.train.total} train / ${m.counts.test.total} test images, input ${m.inputShape.join('x')}, ${m.numClasses} classes`,

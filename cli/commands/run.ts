@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { initBackend, parseBackendChoice } from '../../shared/engine/backends/index.ts';
+import { initBackend, parseBackendChoice, tensorflowThreadsFor } from '../../shared/engine/backends/index.ts';
 import { loadRunData } from '../../shared/method/pipeline/data.ts';
 import { resultsPrefix } from '../../shared/method/pipeline/keys.ts';
 import { runRequest } from '../../shared/temporal/run-request.ts';
@@ -68,7 +68,9 @@ export default defineCommand({
     const workers =
       workersMode === 'local'
         ? await (async () => {
-            await initBackend(parseBackendChoice(args.backend), log);
+            await initBackend(parseBackendChoice(args.backend), log, {
+              tensorflowThreads: tensorflowThreadsFor(data.model),
+            });
             return await startLocalWorkers({
               address: temporal.address,
               namespace: temporal.namespace,

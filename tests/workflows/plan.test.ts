@@ -6,7 +6,7 @@ import { runWorkflowId } from '../../workflows/ids.ts';
 import { distillSlices, stageCount } from '../../workflows/plan.ts';
 
 describe('distillSlices', () => {
-  const cfg = resolveConfig('mnist-ipc1'); // 200 iterations (0..200), mask grows every 20
+  const cfg = resolveConfig('mnist-ipc1', ['distill.iterations=200', 'distill.mask.growEvery=20']);
 
   it('cuts one slice per easy-to-complex stage, covering 0..iterations exactly once', () => {
     const slices = distillSlices(cfg, 0);

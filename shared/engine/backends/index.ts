@@ -20,6 +20,7 @@ export { BACKEND_CHOICES, BACKEND_NAMES } from './types.ts';
 export type { BackendChoice, BackendInfo, BackendName, BackendOptions, StartedBackend } from './types.ts';
 export { BackendStartError } from './errors.ts';
 export { defaultWasmThreads } from './wasm.ts';
+export { tensorflowThreadsFor } from './tensorflow.ts';
 
 /** Parses a backend choice (CLI flag, config), refusing unknown names with the list of valid ones. */
 export function parseBackendChoice(s: string): BackendChoice {
@@ -73,7 +74,7 @@ function startOne(name: BackendName, options: BackendOptions): Promise<StartedBa
     case 'webgpu':
       return webgpu.start();
     case 'tensorflow':
-      return tensorflow.start({ roots: options.tfjsNodeRoots });
+      return tensorflow.start({ roots: options.tfjsNodeRoots, threads: options.tensorflowThreads });
   }
 }
 

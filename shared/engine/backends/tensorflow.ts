@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,25 @@ export interface TensorflowStartOptions {
    * TensorFlow, so it is passed over for tfjs-node.
    */
   nvidiaDriver?: boolean;
+  /** Intra-op threads for libtensorflow (see BackendOptions.tensorflowThreads). */
+  threads?: number;
+}
+
+/**
+ * Activation elements per image at the first layer (width x imageSize^2) below which one intra-op thread
+ * beats one per core. TensorFlow splits every op over its intra-op pool; on small activations the hand-off
+ * costs more than the split saves. Measured on 2 cores (docs/backends.md): the mnist-ipc1 model (16 x 32^2)
+ * distils 30 iterations in 42 s on 1 thread against 65 s on 2; the PathMNIST shape (128 x 32^2) takes
+ * ~325 ms per meta-gradient inner step on 2 threads against ~414 ms on 1.
+ */
+export const SMALL_MODEL_ACTIVATIONS = 65_536;
+
+/** The intra-op thread count for a ConvNet of this size on this machine. */
+export function tensorflowThreadsFor(
+  model: { width: number; imageSize: number },
+  cores = availableParallelism(),
+): number {
+  return model.width * model.imageSize ** 2 < SMALL_MODEL_ACTIVATIONS ? 1 : cores;
 }
 
 const NVIDIA_DRIVER_FILE = '/proc/driver/nvidia/version';
@@ -69,7 +89,7 @@ let loaded: TfjsNodePackage | undefined;
 export async function start(options: TensorflowStartOptions = {}): Promise<StartedBackend> {
   if (loaded !== undefined && tf.findBackendFactory('tensorflow') !== null) {
     await activate('tensorflow');
-    return { name: 'tensorflow', adapter: describe(loaded) };
+    return { name: 'tensorflow', adapter: describe(loaded), threads: intraOpThreads() };
   }
   const roots = options.roots ?? DEFAULT_TFJS_NODE_ROOTS;
   const failures: string[] = [];
@@ -85,6 +105,8 @@ export async function start(options: TensorflowStartOptions = {}): Promise<Start
     }
     // libtensorflow logs its CPU features and oneDNN at INFO level on load; keep warnings and errors.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+    // Read once, when libtensorflow creates its context on load.
+    if (options.threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS ??= String(options.threads);
     try {
       createRequire(import.meta.url)(path);
     } catch (error) {
@@ -100,7 +122,7 @@ export async function start(options: TensorflowStartOptions = {}): Promise<Start
     loaded = name;
     registerTensorflowKernels();
     await activate('tensorflow');
-    return { name: 'tensorflow', adapter: describe(name) };
+    return { name: 'tensorflow', adapter: describe(name), threads: intraOpThreads() };
   }
   throw new BackendStartError('tensorflow', failures.join('; '));
 }
@@ -113,4 +135,10 @@ function describe(name: TfjsNodePackage): string {
       ? `TensorFlow ${backend.binding.TF_Version}`
       : 'TensorFlow ?';
   return `${name} (${version}, ${backend.isUsingGpuDevice === true ? 'GPU' : 'CPU'})`;
+}
+
+/** The intra-op threads libtensorflow runs with: TF_NUM_INTRAOP_THREADS if set, else one per core. */
+function intraOpThreads(): number {
+  const set = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  return Number.isInteger(set) && set > 0 ? set : availableParallelism();
 }

@@ -36,4 +36,10 @@ export interface BackendOptions {
    * scripts/install-tfjs-node.sh installs them), then the project root.
    */
   tfjsNodeRoots?: readonly string[];
+  /**
+   * tensorflow: TensorFlow's intra-op threads. Fixed when libtensorflow loads (the first tensorflow start in
+   * a process); `TF_NUM_INTRAOP_THREADS`, when set, wins. Default: TensorFlow's own (one per core). Callers
+   * that know the model pass `tensorflowThreadsFor(model)`.
+   */
+  tensorflowThreads?: number;
 }

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelBackend, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import type {
+  GradConfig,
+  KernelBackend,
+  KernelConfig,
+  NamedAttrMap,
+  Tensor,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { withKernelScope } from '../kernels/compose.ts';
 
 /** Kernel name of our broadcast of size-1 axes to a shape of the same rank. */
