@@ -4,7 +4,9 @@
  * the kernels sorted by total time, with their call counts, the wall time, the time outside kernels, and the
  * host read-backs (backend read/readSync calls).
  *
- *   npx tsx bench/profile-meta.ts [--backend tensorflow] [--steps 2] [--top 25]
+ * With --by-shape, kernels are grouped by name and output shape (which activation or vector they work on).
+ *
+ *   npx tsx bench/profile-meta.ts [--backend tensorflow] [--steps 2] [--top 25] [--by-shape]
  */
 import { parseArgs } from 'node:util';
 import { tf } from '../shared/engine/tf.ts';
@@ -17,6 +19,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'tensorflow' },
     steps: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
+    'by-shape': { type: 'boolean', default: false },
   },
 });
 const log = (m: string): void => console.error(m);
@@ -65,10 +68,11 @@ async function main(): Promise<void> {
 
   const byKernel = new Map<string, { ms: number; calls: number }>();
   for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    const key = args['by-shape'] ? `${k.name} [${k.outputShapes[0]?.join(',') ?? ''}]` : k.name;
+    const entry = byKernel.get(key) ?? { ms: 0, calls: 0 };
     entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     entry.calls++;
-    byKernel.set(k.name, entry);
+    byKernel.set(key, entry);
   }
   const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const kernelMs = rows.reduce((sum, [, e]) => sum + e.ms, 0);
@@ -79,10 +83,10 @@ async function main(): Promise<void> {
       `outside kernels ${perStep(wallMs - kernelMs)} ms; read-backs per step: ${(reads.read / steps).toFixed(1)} async, ` +
       `${(reads.readSync / steps).toFixed(1)} sync`,
   );
-  console.log('kernel                          ms/step   calls/step   share');
+  console.log(`${'kernel'.padEnd(40)} ms/step   calls/step   share`);
   for (const [name, e] of rows.slice(0, Number(args.top))) {
     console.log(
-      `${name.padEnd(30)} ${perStep(e.ms).padStart(8)} ${(e.calls / steps).toFixed(0).padStart(12)} ${((100 * e.ms) / kernelMs).toFixed(1).padStart(6)}%`,
+      `${name.padEnd(40)} ${perStep(e.ms).padStart(8)} ${(e.calls / steps).toFixed(0).padStart(12)} ${((100 * e.ms) / kernelMs).toFixed(1).padStart(6)}%`,
     );
   }
 }
