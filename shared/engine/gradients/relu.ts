@@ -1,18 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelBackend, KernelConfig, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { withKernelScope } from '../kernels/compose.ts';
+import { BACKEND_NAMES } from '../backends/types.ts';
 
 /** Kernel name of the ReLU gradient dy * (y > 0); tfjs has no such kernel and composes it from Step. */
 export const ReluGrad = 'HoptmReluGrad';
-
-const BACKENDS = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
 /**
  * On `tensorflow` one TensorFlow ReluGrad op; tfjs-node builds Step from five ops (IsNan, Greater, Fill,
  * Select, Cast) over the whole activation, which made ReLU's gradient ~8 % of a meta-gradient. Elsewhere
  * the stock composition, Step then Multiply, on the backend's own kernels.
  */
-export const reluGradKernelConfigs: KernelConfig[] = BACKENDS.map((backendName) => ({
+export const reluGradKernelConfigs: KernelConfig[] = BACKEND_NAMES.map((backendName) => ({
   kernelName: ReluGrad,
   backendName,
   kernelFunc: ({ inputs, backend }) => {

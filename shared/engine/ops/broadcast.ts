@@ -8,18 +8,17 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { withKernelScope } from '../kernels/compose.ts';
+import { BACKEND_NAMES } from '../backends/types.ts';
 
 /** Kernel name of our broadcast of size-1 axes to a shape of the same rank. */
 export const BroadcastTo = 'HoptmBroadcastTo';
-
-const BACKENDS = ['cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
 /**
  * Each backend's fastest broadcast, measured on a [10, 1, 1, 128] -> [10, 32, 32, 128] spread: a Tile on
  * tensorflow (one TensorFlow op, ~0.5 ms) and webgpu (a shader); a multiply by a filled tensor on wasm and
  * cpu, whose Tile kernels index element by element (~110 ms on wasm, against ~3 ms).
  */
-export const broadcastToKernelConfigs: KernelConfig[] = BACKENDS.map((backendName) => ({
+export const broadcastToKernelConfigs: KernelConfig[] = BACKEND_NAMES.map((backendName) => ({
   kernelName: BroadcastTo,
   backendName,
   kernelFunc: ({ inputs, backend, attrs }) => {
