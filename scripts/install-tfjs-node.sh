@@ -17,6 +17,9 @@
 # and C headers go into the package's deps/; node-pre-gyp builds the binding from source against them with
 # the local Node headers; a load test runs; the folder is moved into place and stamped. Idempotent: a second
 # run checks the stamp and that the binding loads (about a second).
+# CPU build only, then: the project's TensorFlow op library (shared/engine/kernels/tensorflow/hoptm-ops.cc,
+# fused instance norm kernels on TensorFlow's C kernel API) is compiled against the same wheel's C headers
+# into .tools/tfjs-node/hoptm-ops/ (a few seconds; stamped with the source's hash, so an edit rebuilds only it).
 #
 # Usage:
 #   scripts/install-tfjs-node.sh                 CPU build (every machine)
@@ -249,10 +252,75 @@ PY
   log "installed $PACKAGE@$TFJS_NODE_VERSION into ${DEST#"$ROOT"/} in $((SECONDS - t0)) s"
 }
 
+readonly OPS_SOURCE="$ROOT/shared/engine/kernels/tensorflow/hoptm-ops.cc"
+readonly OPS_DIR="$DEST/hoptm-ops"
+readonly OPS_FLAGS='-std=c++17 -O3 -mavx -shared -fPIC -pthread -Wall -Wextra -Werror'
+ops_stamp_text() { printf '%s %s' "$(sha256sum "$OPS_SOURCE" | cut -c1-16)" "$OPS_FLAGS"; }
+
+ops_load_test() {
+  TF_CPP_MIN_LOG_LEVEL=1 node --input-type=commonjs -e "
+    require('@tensorflow/tfjs-core');
+    const { createRequire } = require('node:module');
+    createRequire('$DEST/package.json')('$PACKAGE');
+    const ops = require('$OPS_DIR/hoptm_ops.node').ops;
+    console.log('TensorFlow ops ' + ops + ' load from ${OPS_DIR#"$ROOT"/}');
+  "
+}
+
+ops_built() {
+  [[ -f "$OPS_DIR/.stamp" && "$(cat "$OPS_DIR/.stamp")" == "$(ops_stamp_text)" ]] && ops_load_test > /dev/null 2>&1
+}
+
+# The op library, against the C kernel API headers of the wheel the binding was built from.
+build_ops() {
+  [[ $variant == cpu ]] || return 0 # CPU kernels: on the GPU build they would copy every activation to the host
+  if ops_built; then
+    log "TensorFlow ops already built in ${OPS_DIR#"$ROOT"/}"
+    return 0
+  fi
+  check_tools
+  download_wheels
+  local tf_version wheel
+  tf_version=$(requirements | awk -v n="${TF_WHEEL//_/-}" -F'[= ]+' '$1 == n { print $2 }')
+  wheel=$(wheel_file "$TF_WHEEL" "$tf_version")
+  rm -rf "$OPS_DIR"
+  mkdir -p "$OPS_DIR"
+  python3 - "$wheel" "$OPS_DIR/include" "$OPS_SOURCE" <<'PY'
+import re, sys, zipfile
+wheel, out, source = sys.argv[1:]
+root = 'tensorflow/include/'
+with zipfile.ZipFile(wheel) as z:
+    names = set(z.namelist())
+    todo, headers = re.findall(r'^#include "([^"]+)"', open(source).read(), re.M), set()
+    while todo:
+        h = todo.pop()
+        if h in headers or root + h not in names:
+            continue
+        headers.add(h)
+        todo += re.findall(r'^#include "([^"]+)"', z.read(root + h).decode(), re.M)
+    z.extractall(out, [root + h for h in headers])
+PY
+  local lib="$PKG_DIR/deps/lib" out="$OPS_DIR/hoptm_ops.node"
+  log "compiling ${OPS_SOURCE#"$ROOT"/} against TensorFlow $tf_version's C kernel API"
+  # shellcheck disable=SC2086 # OPS_FLAGS is a list of flags
+  g++ $OPS_FLAGS -I"$(node_headers)/include/node" -I"$OPS_DIR/include/tensorflow/include" "$OPS_SOURCE" \
+    -o "$out.tmp" -L"$lib" -l:libtensorflow_framework.so.2 \
+    -Wl,-rpath,'$ORIGIN/../node_modules/@tensorflow/tfjs-node/deps/lib' || die "the TensorFlow ops did not compile"
+  mv "$out.tmp" "$out"
+  rm -rf "$OPS_DIR/include"
+  ops_load_test >&2 || die "the TensorFlow ops do not load"
+  ops_stamp_text > "$OPS_DIR/.stamp"
+}
+
 case $mode in
   check)
     if is_installed; then
       load_test "$DEST" >&2
+      if [[ $variant == cpu ]] && ! ops_built; then
+        log "the TensorFlow ops are not built in ${OPS_DIR#"$ROOT"/} (run $0)"
+        exit 1
+      fi
+      [[ $variant == gpu ]] || ops_load_test >&2
       exit 0
     fi
     log "$PACKAGE is not installed in ${DEST#"$ROOT"/} (run $0$([[ $variant == gpu ]] && printf ' --gpu'))"
@@ -262,8 +330,9 @@ case $mode in
   install)
     if is_installed; then
       log "$PACKAGE@$TFJS_NODE_VERSION already installed in ${DEST#"$ROOT"/}"
-      exit 0
+    else
+      install
     fi
-    install
+    build_ops
     ;;
 esac

@@ -4,6 +4,8 @@ import { ENGINE_GRADIENTS, registerEngineGradients } from '../../shared/engine/g
 import { CPU_KERNELS } from '../../shared/engine/kernels/cpu/register.ts';
 import { reluGradKernelConfigs } from '../../shared/engine/gradients/relu.ts';
 import { broadcastTo, broadcastToKernelConfigs } from '../../shared/engine/ops/broadcast.ts';
+import { INSTANCE_NORM_KERNELS } from '../../shared/engine/ops/instance-norm.ts';
+import { loadOpLibrary, opLibraryPath } from '../../shared/engine/kernels/tensorflow/register.ts';
 import { BACKEND_NAMES } from '../../shared/engine/backends/types.ts';
 import { tensorflowThreadsFor } from '../../shared/engine/backends/index.ts';
 
@@ -42,9 +44,9 @@ describe('kernels of our own ops', () => {
     expect(tf.getKernel(name, backend)).toBe(config);
   });
 
-  it('every backend has both', () => {
+  it('every backend has each', () => {
     for (const backend of BACKEND_NAMES)
-      for (const name of ['HoptmReluGrad', 'HoptmBroadcastTo'])
+      for (const name of ['HoptmReluGrad', 'HoptmBroadcastTo', ...INSTANCE_NORM_KERNELS])
         expect(tf.getKernel(name, backend), `${name} on ${backend}`).toBeDefined();
   });
 
@@ -61,6 +63,19 @@ describe('kernels of our own ops', () => {
     expect(y.shape).toEqual([2, 3, 2]);
     expect(Array.from(await y.data())).toEqual([1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]);
     tf.dispose([x, y]);
+  });
+});
+
+describe('the tensorflow op library', () => {
+  it('is looked for beside the node_modules tfjs-node was installed into', () => {
+    expect(opLibraryPath('/x/.tools/tfjs-node')).toBe('/x/.tools/tfjs-node/hoptm-ops/hoptm_ops.node');
+  });
+
+  it('says why when it is not built (the kernels then stay composites)', () => {
+    expect(loadOpLibrary('/nonexistent')).toEqual({
+      loaded: false,
+      why: '/nonexistent/hoptm-ops/hoptm_ops.node is not built',
+    });
   });
 });
 

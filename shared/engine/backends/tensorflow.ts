@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../tf.ts';
 import { activate } from './activate.ts';
-import { registerTensorflowKernels } from '../kernels/tensorflow/register.ts';
+import { loadOpLibrary, registerTensorflowKernels } from '../kernels/tensorflow/register.ts';
 import { BackendStartError, messageOf } from './errors.ts';
 import type { StartedBackend } from './types.ts';
 
@@ -81,6 +81,23 @@ const HOW_TO_INSTALL: Record<TfjsNodePackage, string> = {
 let loaded: TfjsNodePackage | undefined;
 
 /**
+ * The project's TensorFlow op library (fused instance norm kernels, CPU only), loaded beside tfjs-node;
+ * undefined with tfjs-node-gpu, whose ops would have to copy to the host for CPU kernels.
+ */
+let opLibrary: ReturnType<typeof loadOpLibrary> | undefined;
+
+/** Whether the op library is loaded, and why not; undefined before tfjs-node is loaded, or with tfjs-node-gpu. */
+export function opLibraryStatus(): ReturnType<typeof loadOpLibrary> | undefined {
+  return opLibrary;
+}
+
+/** The folder whose node_modules holds the package at `path` (its install root). */
+function packageRoot(path: string): string {
+  const at = path.lastIndexOf(`${sep}node_modules${sep}`);
+  return at < 0 ? dirname(path) : path.slice(0, at);
+}
+
+/**
  * Loads the first package found (GPU build first) and activates its backend. Loading it registers the
  * `tensorflow` backend into the project's tfjs-core, which it resolves from the project's node_modules
  * (the install script removes the copies npm put beside it); the gradient fixes live in tfjs-core and so
@@ -120,7 +137,8 @@ export async function start(options: TensorflowStartOptions = {}): Promise<Start
       );
     }
     loaded = name;
-    registerTensorflowKernels();
+    opLibrary = name === '@tensorflow/tfjs-node' ? loadOpLibrary(packageRoot(path)) : undefined;
+    registerTensorflowKernels({ nativeOps: opLibrary?.loaded === true });
     await activate('tensorflow');
     return { name: 'tensorflow', adapter: describe(name), threads: intraOpThreads() };
   }
@@ -134,7 +152,13 @@ function describe(name: TfjsNodePackage): string {
     typeof backend.binding?.TF_Version === 'string'
       ? `TensorFlow ${backend.binding.TF_Version}`
       : 'TensorFlow ?';
-  return `${name} (${version}, ${backend.isUsingGpuDevice === true ? 'GPU' : 'CPU'})`;
+  const ops =
+    opLibrary === undefined
+      ? ''
+      : opLibrary.loaded
+        ? ', fused instance norm'
+        : `, composite instance norm: ${opLibrary.why} (scripts/install-tfjs-node.sh builds it)`;
+  return `${name} (${version}, ${backend.isUsingGpuDevice === true ? 'GPU' : 'CPU'}${ops})`;
 }
 
 /** The intra-op threads libtensorflow runs with: TF_NUM_INTRAOP_THREADS if set, else one per core. */

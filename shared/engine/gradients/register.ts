@@ -8,6 +8,12 @@ import { meanGradConfig, sumGradConfig, tileGradConfig } from './reductions.ts';
 import { registerReluGradKernels, reluGradConfig, reluGradGradConfig } from './relu.ts';
 import { stopGradientGradConfig } from '../ops/stop-gradient.ts';
 import { broadcastToGradConfig, registerBroadcastToKernels } from '../ops/broadcast.ts';
+import {
+  instanceNormGradConfig,
+  instanceNormGradGradConfig,
+  instanceNormGradGradGradConfig,
+  registerInstanceNormKernels,
+} from '../ops/instance-norm.ts';
 
 /** Every gradient this project adds or replaces; a test asserts each one is the one in force. */
 export const ENGINE_GRADIENTS: readonly GradConfig[] = [
@@ -20,6 +26,9 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
   meanGradConfig,
   tileGradConfig,
   broadcastToGradConfig,
+  instanceNormGradConfig,
+  instanceNormGradGradConfig,
+  instanceNormGradGradGradConfig,
   stopGradientGradConfig,
   logicalNotGradConfig,
   ...comparisonGradConfigs,
@@ -33,6 +42,7 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
 export function registerEngineGradients(): void {
   registerReluGradKernels();
   registerBroadcastToKernels();
+  registerInstanceNormKernels();
   for (const config of ENGINE_GRADIENTS) {
     if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
   }

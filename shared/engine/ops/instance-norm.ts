@@ -1,55 +1,204 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradSaveFunc, Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
+import type {
+  GradConfig,
+  KernelBackend,
+  KernelConfig,
+  NamedAttrMap,
+  Tensor,
+  TensorInfo,
+  Tensor4D,
+} from '@tensorflow/tfjs-core';
+import { withKernelScope, type KernelScope } from '../kernels/compose.ts';
+import { BACKEND_NAMES } from '../backends/types.ts';
 
 /** PyTorch's GroupNorm/InstanceNorm default. */
 export const NORM_EPS = 1e-5;
 
-/** Per (sample, channel) centred values and 1/sqrt(var + eps), statistics over H and W. */
-function statistics(x: Tensor4D): { centred: Tensor4D; rstd: Tensor4D } {
-  const m = x.shape[1] * x.shape[2];
-  const mean = tf.mul(tf.sum(x, [1, 2], true), 1 / m);
-  const centred = tf.sub(x, mean) as Tensor4D;
-  const variance = tf.mul(tf.sum(tf.square(centred), [1, 2], true), 1 / m);
-  return { centred, rstd: tf.rsqrt(tf.add(variance, NORM_EPS)) as Tensor4D };
-}
-
 /**
- * Instance norm (GroupNorm with one group per channel, NHWC): y = (x - mean) / sqrt(var + eps) * gamma + beta.
- *
- * Why not the composite of stock ops: its gradient, and the gradient of that gradient (the meta-gradient
- * differentiates the student's gradient), is assembled by tfjs from generic pieces (each mean's gradient
- * materialises a ones tensor, each broadcast a reduction) and was about 40 % of a meta-gradient's time on
- * the activations. This op's gradient is the closed form, written in ops so that it is itself
- * differentiable; it recomputes the statistics from the saved input rather than reusing forward values,
- * because tfjs records values saved from inside a custom op as constants, which would silently drop
- * second-order terms (the same trap as tfjs issue #3252, see gradients/exp.ts).
- *
- * With s = gamma * rstd, c = x - mean, m = H * W, and sums over H, W:
- *   dx = s * (dy - sum(dy) / m) - c * s * rstd^2 * sum(dy * c) / m
- *   dgamma = sum over n of rstd * sum(dy * c),  dbeta = sum over n, h, w of dy.
+ * Instance norm (GroupNorm with one group per channel, NHWC) as three kernels: the norm, its gradient, and
+ * the gradient of that gradient (the meta-gradient differentiates the student's gradient, so it runs all
+ * three at every layer of every inner step). tfjs's own differentiation of the composite, gradient of a
+ * gradient included, took ~40 activation-sized ops per layer and was the largest share of a meta-gradient;
+ * as kernels each is one pass-fused formula (closed forms in docs/backends.md):
+ *   y = xhat * gamma + beta, with xhat = (x - mean) * r, r = 1/sqrt(var + eps), statistics over H, W;
+ *   grad:      (x, gamma, dy) -> (dx, dgamma, dbeta);
+ *   grad-grad: (x, gamma, dy, gx, ggamma, gbeta) -> d/d(x, gamma, dy) of <gx,dx> + <ggamma,dgamma> + <gbeta,dbeta>.
+ * Every backend composes them from its own kernels; on `tensorflow` they are single TensorFlow ops when
+ * the project's op library is loaded (kernels/tensorflow/hoptm-ops.cc). Each kernel recomputes the
+ * statistics from x rather than taking forward values, so every derivative stays a function of the
+ * inputs the tape connects (values saved inside a custom op would be constants to an outer gradient).
  */
-const instanceNormOp = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
-  const [x, gamma, beta, save] = args as [Tensor4D, Tensor1D, Tensor1D, GradSaveFunc];
-  save([x, gamma]);
-  const { centred, rstd } = statistics(x);
-  return {
-    value: tf.add(tf.mul(centred, tf.mul(rstd, gamma)), beta) as Tensor4D,
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-      const [xs, g] = saved as [Tensor4D, Tensor1D];
-      const grad = dy as Tensor4D;
-      const m = xs.shape[1] * xs.shape[2];
-      const { centred: c, rstd: r } = statistics(xs);
-      const scale = tf.mul(r, g);
-      const sumDy = tf.sum(grad, [1, 2], true);
-      const sumDyC = tf.sum(tf.mul(grad, c), [1, 2], true);
-      const k = tf.mul(tf.mul(scale, tf.square(r)), tf.mul(sumDyC, -1 / m));
-      const dx = tf.add(tf.mul(c, k), tf.mul(tf.sub(grad, tf.mul(sumDy, 1 / m)), scale));
-      return [dx, tf.sum(tf.mul(sumDyC, r), [0, 1, 2]), tf.sum(sumDy, [0, 1, 2])];
-    },
-  };
-});
+export const InstanceNorm = 'HoptmInstanceNorm';
+export const InstanceNormGrad = 'HoptmInstanceNormGrad';
+export const InstanceNormGradGrad = 'HoptmInstanceNormGradGrad';
 
 export function instanceNorm(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
   if (x.rank !== 4) throw new Error(`instanceNorm: expected NHWC activations, got [${x.shape}]`);
-  return instanceNormOp(x, gamma, beta);
+  const c = x.shape[3];
+  if (gamma.size !== c || beta.size !== c) {
+    throw new Error(`instanceNorm: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${c} values`);
+  }
+  return tf.engine().runKernel(InstanceNorm, { x, gamma, beta }, { epsilon: NORM_EPS }) as Tensor4D;
+}
+
+type Saved = Tensor[];
+const epsilonOf = (attrs?: NamedAttrMap): number => (attrs?.epsilon as number | undefined) ?? NORM_EPS;
+
+export const instanceNormGradConfig: GradConfig = {
+  kernelName: InstanceNorm,
+  inputsToSave: ['x', 'gamma'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
+    const [x, gamma] = saved as [Tensor, Tensor];
+    const [dx, dgamma, dbeta] = tf
+      .engine()
+      .runKernel(InstanceNormGrad, { x, gamma, dy: dy as Tensor }, { epsilon: epsilonOf(attrs) }) as Tensor[];
+    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+  },
+};
+
+/** Outputs that no gradient reaches come as null; they contribute nothing, as zeros. */
+export const instanceNormGradGradConfig: GradConfig = {
+  kernelName: InstanceNormGrad,
+  inputsToSave: ['x', 'gamma', 'dy'],
+  gradFunc: (dys: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
+    const [x, gamma, dy] = saved as [Tensor, Tensor, Tensor];
+    const [gx, ggamma, gbeta] = dys as (Tensor | null)[];
+    const inputs = {
+      x,
+      gamma,
+      dy,
+      gx: gx ?? tf.zerosLike(x),
+      ggamma: ggamma ?? tf.zerosLike(gamma),
+      gbeta: gbeta ?? tf.zerosLike(gamma),
+    };
+    const [dx, dgamma, ddy] = tf
+      .engine()
+      .runKernel(InstanceNormGradGrad, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
+    return { x: () => dx!, gamma: () => dgamma!, dy: () => ddy! };
+  },
+};
+
+/** The method needs second order only; say so rather than fail deep in tfjs. */
+export const instanceNormGradGradGradConfig: GradConfig = {
+  kernelName: InstanceNormGradGrad,
+  gradFunc: () => {
+    throw new Error(
+      'instance norm: third-order derivatives are not implemented (the method needs second order)',
+    );
+  },
+};
+
+/** The backend's own kernels, with the few element-wise forms the three formulas need. */
+class Ops {
+  constructor(private readonly scope: KernelScope) {}
+  mul = (a: TensorInfo, b: TensorInfo): TensorInfo => this.scope.run(tf.Multiply, { a, b });
+  add = (a: TensorInfo, b: TensorInfo): TensorInfo => this.scope.run(tf.Add, { a, b });
+  sub = (a: TensorInfo, b: TensorInfo): TensorInfo => this.scope.run(tf.Sub, { a, b });
+  scalar = (value: number): TensorInfo => this.scope.run(tf.Fill, [], { shape: [], value, dtype: 'float32' });
+  scale = (a: TensorInfo, value: number): TensorInfo => this.mul(a, this.scalar(value));
+  /** Per (sample, channel) sums over H, W: [N, 1, 1, C]. */
+  sumHW = (x: TensorInfo): TensorInfo => this.scope.run(tf.Sum, { x }, { axis: [1, 2], keepDims: true });
+  /** Per-channel sums over N of a [N, 1, 1, C] statistic: [C]. */
+  sumN = (x: TensorInfo): TensorInfo => this.scope.run(tf.Sum, { x }, { axis: [0, 1, 2], keepDims: false });
+
+  /** m = H * W, the mean and r = 1/sqrt(var + eps) per group, and xhat. */
+  normalise(
+    x: TensorInfo,
+    epsilon: number,
+  ): { m: number; mean: TensorInfo; r: TensorInfo; xhat: TensorInfo } {
+    const m = x.shape[1]! * x.shape[2]!;
+    const mean = this.scale(this.sumHW(x), 1 / m);
+    const centred = this.sub(x, mean);
+    const variance = this.scale(this.sumHW(this.scope.run(tf.Square, { x: centred })), 1 / m);
+    const r = this.scope.run(tf.Rsqrt, { x: this.add(variance, this.scalar(epsilon)) });
+    return { m, mean, r, xhat: this.mul(centred, r) };
+  }
+}
+
+type Composite = (ops: Ops, inputs: Record<string, TensorInfo>, epsilon: number) => TensorInfo[];
+
+const compositeForward: Composite = (ops, { x, gamma, beta }, epsilon) => {
+  const { xhat } = ops.normalise(x!, epsilon);
+  return [ops.add(ops.mul(xhat, gamma!), beta!)];
+};
+
+// dx = gamma r (dy - Sb/m - xhat Pb/m), dgamma = sum_n Pb, dbeta = sum_n Sb.
+const compositeGrad: Composite = (ops, { x, gamma, dy }, epsilon) => {
+  const { m, r, xhat } = ops.normalise(x!, epsilon);
+  const sb = ops.sumHW(dy!);
+  const pb = ops.sumHW(ops.mul(dy!, xhat));
+  const gr = ops.mul(r, gamma!);
+  const dx = ops.add(
+    ops.add(ops.mul(dy!, gr), ops.mul(xhat, ops.scale(ops.mul(gr, pb), -1 / m))),
+    ops.scale(ops.mul(gr, sb), -1 / m),
+  );
+  return [dx, ops.sumN(pb), ops.sumN(sb)];
+};
+
+// The formulas of hoptm-ops.cc's ComputeGradGrad, with a = gx and b = dy.
+const compositeGradGrad: Composite = (ops, { x, gamma, dy, gx, ggamma, gbeta }, epsilon) => {
+  const { m, r, xhat } = ops.normalise(x!, epsilon);
+  const [a, b] = [gx!, dy!];
+  const sa = ops.sumHW(a);
+  const sb = ops.sumHW(b);
+  const pa = ops.sumHW(ops.mul(a, xhat));
+  const pb = ops.sumHW(ops.mul(b, xhat));
+  const t = ops.sub(ops.sumHW(ops.mul(a, b)), ops.scale(ops.add(ops.mul(sa, sb), ops.mul(pa, pb)), 1 / m));
+  const gr = ops.mul(gamma!, r);
+  const gr2 = ops.mul(gr, r);
+  const ggr = ops.mul(ggamma!, r);
+  const k1 = ops.sub(
+    ops.mul(gr2, ops.scale(ops.sub(ops.scale(ops.mul(pa, pb), 2 / m), t), 1 / m)),
+    ops.scale(ops.mul(ggr, pb), 1 / m),
+  );
+  const dx = ops.add(
+    ops.add(ops.mul(xhat, k1), ops.mul(a, ops.scale(ops.mul(gr2, pb), -1 / m))),
+    ops.add(
+      ops.mul(b, ops.sub(ggr, ops.scale(ops.mul(gr2, pa), 1 / m))),
+      ops.sub(
+        ops.scale(ops.mul(gr2, ops.add(ops.mul(pb, sa), ops.mul(pa, sb))), 1 / (m * m)),
+        ops.scale(ops.mul(ggr, sb), 1 / m),
+      ),
+    ),
+  );
+  const ddy = ops.add(
+    ops.add(ops.mul(a, gr), ops.mul(xhat, ops.sub(ggamma!, ops.scale(ops.mul(gr, pa), 1 / m)))),
+    ops.sub(gbeta!, ops.scale(ops.mul(gr, sa), 1 / m)),
+  );
+  return [dx, ops.sumN(ops.mul(r, t)), ddy];
+};
+
+const COMPOSITES: Record<string, Composite> = {
+  [InstanceNorm]: compositeForward,
+  [InstanceNormGrad]: compositeGrad,
+  [InstanceNormGradGrad]: compositeGradGrad,
+};
+
+/** Each kernel composed from the backend's own kernels (every backend; tensorflow without the op library). */
+export function compositeInstanceNormKernel(kernelName: string, backendName: string): KernelConfig {
+  const composite = COMPOSITES[kernelName];
+  if (composite === undefined) throw new Error(`no instance norm kernel '${kernelName}'`);
+  return {
+    kernelName,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      withKernelScope(backend as KernelBackend, backendName, (scope) => {
+        const outputs = composite(new Ops(scope), inputs as Record<string, TensorInfo>, epsilonOf(attrs));
+        const kept = outputs.map((info) => scope.keep(info));
+        return kept.length === 1 ? kept[0]! : kept;
+      }),
+  };
+}
+
+export const INSTANCE_NORM_KERNELS = [InstanceNorm, InstanceNormGrad, InstanceNormGradGrad] as const;
+
+/** Registers the composite kernels for every backend; idempotent. */
+export function registerInstanceNormKernels(): void {
+  for (const backendName of BACKEND_NAMES) {
+    for (const kernelName of INSTANCE_NORM_KERNELS) {
+      if (tf.getKernel(kernelName, backendName) === undefined) {
+        tf.registerKernel(compositeInstanceNormKernel(kernelName, backendName));
+      }
+    }
+  }
 }

@@ -1,0 +1,417 @@
+// TensorFlow CPU ops for the `tensorflow` backend: instance norm, its gradient and the gradient of that
+// gradient, each one pass-fused kernel instead of ~6, ~11 and ~40 TensorFlow ops over the activation
+// (the meta-gradient runs all three at every layer of every inner step). Written against TensorFlow's
+// stable C kernel API (tensorflow/c/kernels.h, ops.h), so it needs only the C headers of the wheel that
+// tfjs-node is built against, and built as a Node addon: loading it with require() registers the ops in
+// the libtensorflow_framework that tfjs-node has already loaded, after which tfjs-node's
+// executeMultipleOutputs runs them by name. scripts/install-tfjs-node.sh builds it; the maths is
+// docs/backends.md's and matches shared/engine/ops/instance-norm.ts, whose composite is the reference.
+//
+// Layout NHWC, float32. Statistics per (sample, channel) over H x W, accumulated in double:
+//   mean, c = x - mean, var = mean(c^2), r = 1/sqrt(var + eps), xhat = c * r.
+// Per sample the working set (H x W x C floats) stays in cache across the passes.
+
+#include <node_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tensorflow/c/kernels.h"
+#include "tensorflow/c/ops.h"
+#include "tensorflow/c/tf_tensor.h"
+
+namespace {
+
+struct Geometry {
+  int64_t n = 0, hw = 0, c = 0;
+};
+
+struct Kernel {
+  float epsilon = 1e-5f;
+};
+
+// TensorFlow's intra-op thread count as tfjs-node starts it (TF_NUM_INTRAOP_THREADS, else one per core):
+// the C kernel API has no handle on TensorFlow's pool, so samples are split over threads of our own.
+int Threads() {
+  static const int threads = [] {
+    const char* set = std::getenv("TF_NUM_INTRAOP_THREADS");
+    const int n = set != nullptr ? std::atoi(set) : 0;
+    return n > 0 ? n : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }();
+  return threads;
+}
+
+// Runs body(first, last, part) over samples [0, n) in up to Threads() contiguous parts; one part when the
+// activation is too small for a thread's start-up (~50 us) to pay. Returns the number of parts.
+template <typename Body>
+int ForSamples(const Geometry& g, Body body) {
+  const int64_t per_sample = g.hw * g.c;
+  const int parts = static_cast<int>(
+      std::min<int64_t>({g.n, Threads(), std::max<int64_t>(1, g.n * per_sample / 65536)}));
+  if (parts <= 1) {
+    body(int64_t{0}, g.n, 0);
+    return 1;
+  }
+  std::vector<std::thread> threads;
+  for (int part = 1; part < parts; ++part)
+    threads.emplace_back(body, g.n * part / parts, g.n * (part + 1) / parts, part);
+  body(int64_t{0}, g.n / parts, 0);
+  for (std::thread& t : threads) t.join();
+  return parts;
+}
+
+// Statistics of one sample's [hw, c] slab: mean and r per channel.
+void SampleStatistics(const float* x, const Geometry& g, float eps, std::vector<double>& mean,
+                      std::vector<double>& r) {
+  std::fill(mean.begin(), mean.end(), 0.0);
+  std::fill(r.begin(), r.end(), 0.0);
+  for (int64_t p = 0; p < g.hw; ++p) {
+    const float* row = x + p * g.c;
+    for (int64_t k = 0; k < g.c; ++k) mean[k] += row[k];
+  }
+  for (int64_t k = 0; k < g.c; ++k) mean[k] /= static_cast<double>(g.hw);
+  for (int64_t p = 0; p < g.hw; ++p) {
+    const float* row = x + p * g.c;
+    for (int64_t k = 0; k < g.c; ++k) {
+      const double d = row[k] - mean[k];
+      r[k] += d * d;
+    }
+  }
+  for (int64_t k = 0; k < g.c; ++k) r[k] = 1.0 / std::sqrt(r[k] / static_cast<double>(g.hw) + eps);
+}
+
+// Inputs, outputs and failure reporting for one Compute call.
+class Context {
+ public:
+  explicit Context(TF_OpKernelContext* ctx) : ctx_(ctx), status_(TF_NewStatus()) {}
+  ~Context() {
+    for (TF_Tensor* t : owned_) TF_DeleteTensor(t);
+    TF_DeleteStatus(status_);
+  }
+
+  const float* Input(int i, TF_Tensor** out = nullptr) {
+    TF_Tensor* t = nullptr;
+    TF_GetInput(ctx_, i, &t, status_);
+    if (!Ok()) return nullptr;
+    owned_.push_back(t);
+    if (TF_TensorType(t) != TF_FLOAT) return Fail("input " + std::to_string(i) + " must be float32");
+    if (out != nullptr) *out = t;
+    return static_cast<const float*>(TF_TensorData(t));
+  }
+
+  float* Output(int i, const std::vector<int64_t>& dims) {
+    size_t count = 1;
+    for (int64_t d : dims) count *= static_cast<size_t>(d);
+    TF_Tensor* t = TF_AllocateOutput(ctx_, i, TF_FLOAT, dims.data(), static_cast<int>(dims.size()),
+                                     count * sizeof(float), status_);
+    if (!Ok()) return nullptr;
+    owned_.push_back(t);
+    return static_cast<float*>(TF_TensorData(t));
+  }
+
+  // The activation input's geometry; fails unless it is rank 4.
+  bool Activation(TF_Tensor* t, Geometry* g, std::vector<int64_t>* dims) {
+    if (TF_NumDims(t) != 4) {
+      Fail("x must be NHWC (rank 4)");
+      return false;
+    }
+    dims->clear();
+    for (int i = 0; i < 4; ++i) dims->push_back(TF_Dim(t, i));
+    *g = Geometry{(*dims)[0], (*dims)[1] * (*dims)[2], (*dims)[3]};
+    return true;
+  }
+
+  bool Matches(TF_Tensor* t, const std::vector<int64_t>& dims, const char* name) {
+    bool same = TF_NumDims(t) == static_cast<int>(dims.size());
+    for (int i = 0; same && i < static_cast<int>(dims.size()); ++i) same = TF_Dim(t, i) == dims[i];
+    if (!same) Fail(std::string(name) + " has the wrong shape");
+    return same;
+  }
+
+  bool Ok() {
+    if (TF_GetCode(status_) == TF_OK) return true;
+    TF_OpKernelContext_Failure(ctx_, status_);
+    return false;
+  }
+
+  std::nullptr_t Fail(const std::string& message) {
+    TF_SetStatus(status_, TF_INVALID_ARGUMENT, message.c_str());
+    TF_OpKernelContext_Failure(ctx_, status_);
+    return nullptr;
+  }
+
+ private:
+  TF_OpKernelContext* ctx_;
+  TF_Status* status_;
+  std::vector<TF_Tensor*> owned_;
+};
+
+// HoptmInstanceNorm(x, gamma, beta) -> y = xhat * gamma + beta.
+void ComputeForward(void* kernel, TF_OpKernelContext* raw) {
+  const float eps = static_cast<Kernel*>(kernel)->epsilon;
+  Context ctx(raw);
+  TF_Tensor *xt = nullptr, *gt = nullptr, *bt = nullptr;
+  const float* x = ctx.Input(0, &xt);
+  const float* gamma = x ? ctx.Input(1, &gt) : nullptr;
+  const float* beta = gamma ? ctx.Input(2, &bt) : nullptr;
+  Geometry g;
+  std::vector<int64_t> dims;
+  if (!beta || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
+      !ctx.Matches(bt, {g.c}, "beta"))
+    return;
+  float* y = ctx.Output(0, dims);
+  if (!y) return;
+  ForSamples(g, [&](int64_t first, int64_t last, int) {
+    std::vector<double> mean(g.c), r(g.c);
+    std::vector<float> scale(g.c), shift(g.c);
+    for (int64_t n = first; n < last; ++n) {
+      const float* xs = x + n * g.hw * g.c;
+      float* ys = y + n * g.hw * g.c;
+      SampleStatistics(xs, g, eps, mean, r);
+      for (int64_t k = 0; k < g.c; ++k) {
+        scale[k] = static_cast<float>(gamma[k] * r[k]);
+        shift[k] = static_cast<float>(beta[k] - mean[k] * gamma[k] * r[k]);
+      }
+      for (int64_t p = 0; p < g.hw; ++p)
+        for (int64_t k = 0; k < g.c; ++k) ys[p * g.c + k] = xs[p * g.c + k] * scale[k] + shift[k];
+    }
+  });
+}
+
+// HoptmInstanceNormGrad(x, gamma, dy) -> (dx, dgamma, dbeta). With Sb = sum dy, Pb = sum dy * xhat:
+//   dx = gamma r (dy - Sb/m - xhat Pb/m), dgamma = sum over n of Pb, dbeta = sum over n of Sb.
+void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
+  const float eps = static_cast<Kernel*>(kernel)->epsilon;
+  Context ctx(raw);
+  TF_Tensor *xt = nullptr, *gt = nullptr, *dyt = nullptr;
+  const float* x = ctx.Input(0, &xt);
+  const float* gamma = x ? ctx.Input(1, &gt) : nullptr;
+  const float* dy = gamma ? ctx.Input(2, &dyt) : nullptr;
+  Geometry g;
+  std::vector<int64_t> dims;
+  if (!dy || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
+      !ctx.Matches(dyt, dims, "dy"))
+    return;
+  float* dx = ctx.Output(0, dims);
+  float* dgamma = dx ? ctx.Output(1, {g.c}) : nullptr;
+  float* dbeta = dgamma ? ctx.Output(2, {g.c}) : nullptr;
+  if (!dbeta) return;
+  const double m = static_cast<double>(g.hw);
+  // Per-part channel sums of Pb and Sb, added up after the join.
+  std::vector<std::vector<double>> dgs(Threads(), std::vector<double>(g.c, 0.0)), dbs = dgs;
+  const int parts = ForSamples(g, [&](int64_t first, int64_t last, int part) {
+    std::vector<double> mean(g.c), r(g.c), sb(g.c), pb(g.c);
+    std::vector<float> meanf(g.c), ca(g.c), cb(g.c), c0(g.c);
+    for (int64_t n = first; n < last; ++n) {
+      const size_t offset = static_cast<size_t>(n * g.hw * g.c);
+      const float *xs = x + offset, *bs = dy + offset;
+      SampleStatistics(xs, g, eps, mean, r);
+      std::fill(sb.begin(), sb.end(), 0.0);
+      std::fill(pb.begin(), pb.end(), 0.0);
+      for (int64_t p = 0; p < g.hw; ++p)
+        for (int64_t k = 0; k < g.c; ++k) {
+          const double b = bs[p * g.c + k];
+          sb[k] += b;
+          pb[k] += b * (xs[p * g.c + k] - mean[k]);
+        }
+      for (int64_t k = 0; k < g.c; ++k) {
+        pb[k] *= r[k];
+        const double gr = gamma[k] * r[k];
+        meanf[k] = static_cast<float>(mean[k]);
+        ca[k] = static_cast<float>(gr);                     // times dy
+        cb[k] = static_cast<float>(-gr * r[k] * pb[k] / m);  // times (x - mean)
+        c0[k] = static_cast<float>(-gr * sb[k] / m);
+        dgs[part][k] += pb[k];
+        dbs[part][k] += sb[k];
+      }
+      float* dxs = dx + offset;
+      for (int64_t p = 0; p < g.hw; ++p)
+        for (int64_t k = 0; k < g.c; ++k) {
+          const int64_t i = p * g.c + k;
+          dxs[i] = bs[i] * ca[k] + (xs[i] - meanf[k]) * cb[k] + c0[k];
+        }
+    }
+  });
+  for (int64_t k = 0; k < g.c; ++k) {
+    double sum_g = 0, sum_b = 0;
+    for (int part = 0; part < parts; ++part) sum_g += dgs[part][k], sum_b += dbs[part][k];
+    dgamma[k] = static_cast<float>(sum_g);
+    dbeta[k] = static_cast<float>(sum_b);
+  }
+}
+
+// HoptmInstanceNormGradGrad(x, gamma, dy, gx, ggamma, gbeta) -> (d/dx, d/dgamma, d/ddy) of
+// S = <gx, dx> + <ggamma, dgamma> + <gbeta, dbeta>. With a = gx, b = dy and per-group sums
+// Sa, Sb, Pa = sum a xhat, Pb = sum b xhat, Q = sum a b, T = Q - Sa Sb/m - Pa Pb/m:
+//   d/ddy = a gamma r + xhat (ggamma - gamma r Pa/m) + (gbeta - gamma r Sa/m)
+//   d/dgamma = sum over n of r T
+//   d/dx = xhat k1 + a k2 + b k3 + k4, where
+//     k1 = -gamma r^2 T/m + 2 gamma r^2 Pa Pb/m^2 - ggamma r Pb/m,   k2 = -gamma r^2 Pb/m,
+//     k3 = -gamma r^2 Pa/m + ggamma r,   k4 = gamma r^2 (Pb Sa + Pa Sb)/m^2 - ggamma r Sb/m.
+void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
+  const float eps = static_cast<Kernel*>(kernel)->epsilon;
+  Context ctx(raw);
+  TF_Tensor *xt = nullptr, *gt = nullptr, *dyt = nullptr, *gxt = nullptr, *ggt = nullptr, *gbt = nullptr;
+  const float* x = ctx.Input(0, &xt);
+  const float* gamma = x ? ctx.Input(1, &gt) : nullptr;
+  const float* dy = gamma ? ctx.Input(2, &dyt) : nullptr;
+  const float* gx = dy ? ctx.Input(3, &gxt) : nullptr;
+  const float* ggamma = gx ? ctx.Input(4, &ggt) : nullptr;
+  const float* gbeta = ggamma ? ctx.Input(5, &gbt) : nullptr;
+  Geometry g;
+  std::vector<int64_t> dims;
+  if (!gbeta || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
+      !ctx.Matches(dyt, dims, "dy") || !ctx.Matches(gxt, dims, "gx") || !ctx.Matches(ggt, {g.c}, "ggamma") ||
+      !ctx.Matches(gbt, {g.c}, "gbeta"))
+    return;
+  float* dx = ctx.Output(0, dims);
+  float* dgamma = dx ? ctx.Output(1, {g.c}) : nullptr;
+  float* ddy = dgamma ? ctx.Output(2, dims) : nullptr;
+  if (!ddy) return;
+  const double m = static_cast<double>(g.hw);
+  std::vector<std::vector<double>> dgs(Threads(), std::vector<double>(g.c, 0.0));
+  const int parts = ForSamples(g, [&](int64_t first, int64_t last, int part) {
+    std::vector<double> mean(g.c), r(g.c), sa(g.c), sb(g.c), pa(g.c), pb(g.c), q(g.c);
+    std::vector<float> meanf(g.c), rf(g.c), k1(g.c), k2(g.c), k3(g.c), k4(g.c), ea(g.c), ex(g.c), e0(g.c);
+    for (int64_t n = first; n < last; ++n) {
+      const size_t offset = static_cast<size_t>(n * g.hw * g.c);
+      const float *xs = x + offset, *bs = dy + offset, *as = gx + offset;
+      SampleStatistics(xs, g, eps, mean, r);
+      for (auto* v : {&sa, &sb, &pa, &pb, &q}) std::fill(v->begin(), v->end(), 0.0);
+      for (int64_t p = 0; p < g.hw; ++p)
+        for (int64_t k = 0; k < g.c; ++k) {
+          const int64_t i = p * g.c + k;
+          const double a = as[i], b = bs[i], c = xs[i] - mean[k];
+          sa[k] += a;
+          sb[k] += b;
+          pa[k] += a * c;
+          pb[k] += b * c;
+          q[k] += a * b;
+        }
+      for (int64_t k = 0; k < g.c; ++k) {
+        const double rk = r[k], gm = gamma[k], gg = ggamma[k];
+        pa[k] *= rk;
+        pb[k] *= rk;
+        const double t = q[k] - sa[k] * sb[k] / m - pa[k] * pb[k] / m;
+        const double gr2 = gm * rk * rk;
+        meanf[k] = static_cast<float>(mean[k]);
+        rf[k] = static_cast<float>(rk);
+        k1[k] = static_cast<float>(-gr2 * t / m + 2 * gr2 * pa[k] * pb[k] / (m * m) - gg * rk * pb[k] / m);
+        k2[k] = static_cast<float>(-gr2 * pb[k] / m);
+        k3[k] = static_cast<float>(-gr2 * pa[k] / m + gg * rk);
+        k4[k] = static_cast<float>(gr2 * (pb[k] * sa[k] + pa[k] * sb[k]) / (m * m) - gg * rk * sb[k] / m);
+        ea[k] = static_cast<float>(gm * rk);
+        ex[k] = static_cast<float>(gg - gm * rk * pa[k] / m);
+        e0[k] = static_cast<float>(gbeta[k] - gm * rk * sa[k] / m);
+        dgs[part][k] += rk * t;
+      }
+      float *dxs = dx + offset, *ddys = ddy + offset;
+      for (int64_t p = 0; p < g.hw; ++p)
+        for (int64_t k = 0; k < g.c; ++k) {
+          const int64_t i = p * g.c + k;
+          const float xhat = (xs[i] - meanf[k]) * rf[k];
+          dxs[i] = xhat * k1[k] + as[i] * k2[k] + bs[i] * k3[k] + k4[k];
+          ddys[i] = as[i] * ea[k] + xhat * ex[k] + e0[k];
+        }
+    }
+  });
+  for (int64_t k = 0; k < g.c; ++k) {
+    double sum = 0;
+    for (int part = 0; part < parts; ++part) sum += dgs[part][k];
+    dgamma[k] = static_cast<float>(sum);
+  }
+}
+
+void* CreateKernel(TF_OpKernelConstruction* construction) {
+  auto* kernel = new Kernel();
+  TF_Status* status = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrFloat(construction, "epsilon", &kernel->epsilon, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
+  TF_DeleteStatus(status);
+  return kernel;
+}
+
+void DeleteKernel(void* kernel) { delete static_cast<Kernel*>(kernel); }
+
+// Output i has the shape of input `from[i]`.
+template <int... From>
+void ShapeLikeInputs(TF_ShapeInferenceContext* ctx, TF_Status* status) {
+  const int from[] = {From...};
+  TF_ShapeHandle* handle = TF_NewShapeHandle();
+  for (int i = 0; i < static_cast<int>(sizeof...(From)) && TF_GetCode(status) == TF_OK; ++i) {
+    TF_ShapeInferenceContextGetInput(ctx, from[i], handle, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(ctx, i, handle, status);
+  }
+  TF_DeleteShapeHandle(handle);
+}
+
+struct OpSpec {
+  const char* name;
+  std::vector<const char*> inputs, outputs;
+  void (*shape)(TF_ShapeInferenceContext*, TF_Status*);
+  void (*compute)(void*, TF_OpKernelContext*);
+};
+
+std::string RegisterAll() {
+  const std::vector<OpSpec> specs = {
+      {"HoptmInstanceNorm", {"x: float", "gamma: float", "beta: float"}, {"y: float"}, ShapeLikeInputs<0>,
+       ComputeForward},
+      {"HoptmInstanceNormGrad",
+       {"x: float", "gamma: float", "dy: float"},
+       {"dx: float", "dgamma: float", "dbeta: float"},
+       ShapeLikeInputs<0, 1, 1>,
+       ComputeGrad},
+      {"HoptmInstanceNormGradGrad",
+       {"x: float", "gamma: float", "dy: float", "gx: float", "ggamma: float", "gbeta: float"},
+       {"dx: float", "dgamma: float", "ddy: float"},
+       ShapeLikeInputs<0, 1, 0>,
+       ComputeGradGrad},
+  };
+  TF_Status* status = TF_NewStatus();
+  std::string error;
+  for (const OpSpec& spec : specs) {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(spec.name);
+    for (const char* in : spec.inputs) TF_OpDefinitionBuilderAddInput(op, in);
+    for (const char* out : spec.outputs) TF_OpDefinitionBuilderAddOutput(op, out);
+    TF_OpDefinitionBuilderAddAttr(op, "epsilon: float = 1e-5");
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec.shape);
+    TF_RegisterOpDefinition(op, status);
+    if (TF_GetCode(status) != TF_OK) {
+      error = std::string(spec.name) + ": " + TF_Message(status);
+      break;
+    }
+    TF_KernelBuilder* builder = TF_NewKernelBuilder(spec.name, "CPU", CreateKernel, spec.compute, DeleteKernel);
+    TF_RegisterKernelBuilder(spec.name, builder, status);
+    if (TF_GetCode(status) != TF_OK) {
+      error = std::string(spec.name) + " kernel: " + TF_Message(status);
+      break;
+    }
+  }
+  TF_DeleteStatus(status);
+  return error;
+}
+
+}  // namespace
+
+// Registration runs once per process (TensorFlow's registries are global; Node may load the addon
+// again in each worker thread).
+NAPI_MODULE_INIT() {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] { error = RegisterAll(); });
+  if (!error.empty()) {
+    napi_throw_error(env, nullptr, ("hoptm TensorFlow ops: " + error).c_str());
+    return nullptr;
+  }
+  napi_value ops;
+  napi_create_string_utf8(env, "HoptmInstanceNorm,HoptmInstanceNormGrad,HoptmInstanceNormGradGrad",
+                          NAPI_AUTO_LENGTH, &ops);
+  napi_set_named_property(env, exports, "ops", ops);
+  return exports;
+}
