@@ -9,13 +9,19 @@
  * (bench/lib/backends.ts says why).
  *
  *   npm run bench:meta -- [--backends wasm,webgpu,cpu] [--steps 10] [--cpu-steps 1] [--repeats 2]
- *                         [--memory-steps 10,80] [--skip-memory] [--skip-pytorch]
+ *                         [--rounds 1] [--memory-steps 10,80] [--skip-memory] [--skip-pytorch]
+ *
+ * A backend's figure is the median of its timed repeats, as the reference's is. --rounds R repeats the whole
+ * comparison (every backend, then PyTorch) R times and takes each ratio as the median of the R rounds'
+ * ratios: on a machine whose CPU time is stolen by neighbours for minutes at a time, a ratio from one
+ * round can be off by a third either way.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { convNetLayout } from '../shared/engine/convnet/layout.ts';
 import { metaGradient } from '../shared/method/matching/meta-gradient.ts';
-import { hasCudaGpu, machineInfo, sourceRevision, summarise } from './lib/machine.ts';
+import { hasCudaGpu, machineInfo, median, sourceRevision, summarise } from './lib/machine.ts';
+import { initBackend, type BackendName } from '../shared/engine/backends/index.ts';
 import { BATCH, CFG, FULL_STEPS, N_SYN, disposeProblem, problemOf } from './lib/meta-problem.ts';
 import { peakTensorBytes } from './lib/peak-memory.ts';
 import { runReference } from './lib/pytorch.ts';
@@ -27,6 +33,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '10' },
     'cpu-steps': { type: 'string', default: '1' },
     repeats: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '1' },
     'memory-steps': { type: 'string', default: '10,80' },
     'skip-memory': { type: 'boolean', default: false },
     'skip-pytorch': { type: 'boolean', default: false },
@@ -79,7 +86,7 @@ async function main(): Promise<void> {
       `bench: ${name}${info.adapter ? ` (${info.adapter})` : ''}: ${repeats} timed meta-gradient(s) of N=${steps}`,
     );
     const t = summarise(await timeBackend(steps, repeats));
-    const msPerInnerStep = t.mean / steps;
+    const msPerInnerStep = median(t.all.slice(1)) / steps;
     backends.push({
       backend: name,
       adapter: info.adapter ?? null,
@@ -110,40 +117,51 @@ async function main(): Promise<void> {
     }
   }
 
-  let pytorch: Record<string, unknown> | null = null;
-  if (!args['skip-pytorch']) {
+  const runPyTorch = (): Record<string, unknown> | null => {
+    if (args['skip-pytorch']) return null;
     const device = hasCudaGpu() ? 'cuda' : 'cpu';
     log(`bench: PyTorch reference on ${device}`);
-    pytorch = runReference(
+    return runReference(
       'scripts/reference/bench_meta_gradient.py',
       [
-        '--width',
-        '128',
-        '--depth',
-        '3',
-        '--image-size',
-        '32',
-        '--channels',
-        '3',
-        '--classes',
-        '9',
-        '--batch',
-        String(BATCH),
-        '--n-syn',
-        String(N_SYN),
-        '--steps',
-        String(args.steps),
-        '--device',
-        device,
-        '--repeats',
-        '3',
+        ...['--width', '128', '--depth', '3', '--image-size', '32', '--channels', '3', '--classes', '9'],
+        ...['--batch', String(BATCH), '--n-syn', String(N_SYN), '--steps', String(args.steps)],
+        ...['--device', device, '--repeats', '3'],
       ],
       log,
     );
-  }
+  };
+  const pytorch = runPyTorch();
   const torchMs = (pytorch?.msPerInnerStep as number | undefined) ?? null;
-  for (const b of backends)
-    b.ratioToPyTorch = torchMs === null ? null : (b.msPerInnerStep as number) / torchMs;
+  // Round 1 above; each further round times every backend and PyTorch again, in the same order.
+  const rounds: { pytorchMsPerInnerStep: number | null; backends: Record<string, number> }[] = [
+    {
+      pytorchMsPerInnerStep: torchMs,
+      backends: Object.fromEntries(backends.map((b) => [b.backend, b.msPerInnerStep as number])),
+    },
+  ];
+  for (let round = 2; round <= Number(args.rounds); round++) {
+    log(`bench: round ${round} of ${args.rounds}`);
+    const times: Record<string, number> = {};
+    for (const b of backends) {
+      await initBackend(b.backend as BackendName, () => {});
+      const steps = b.steps as number;
+      times[b.backend as string] = median((await timeBackend(steps, Number(args.repeats))).slice(1)) / steps;
+    }
+    const again = runPyTorch();
+    rounds.push({
+      pytorchMsPerInnerStep: (again?.msPerInnerStep as number | undefined) ?? null,
+      backends: times,
+    });
+  }
+  for (const b of backends) {
+    const name = b.backend as string;
+    const ratios = rounds.flatMap((r) =>
+      r.pytorchMsPerInnerStep === null ? [] : [r.backends[name]! / r.pytorchMsPerInnerStep],
+    );
+    b.ratioToPyTorch = ratios.length === 0 ? null : median(ratios);
+    if (rounds.length > 1) b.msPerInnerStepByRound = rounds.map((r) => r.backends[name]);
+  }
 
   const result = {
     benchmark: 'meta-gradient',
@@ -164,6 +182,7 @@ async function main(): Promise<void> {
     unavailable,
     memory,
     pytorch,
+    rounds: rounds.length > 1 ? rounds : undefined,
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
@@ -176,6 +195,7 @@ async function main(): Promise<void> {
           ratioToPyTorch: b.ratioToPyTorch,
         })),
         pytorchMsPerInnerStep: torchMs,
+        ...(rounds.length > 1 ? { rounds } : {}),
         memory,
       },
       null,

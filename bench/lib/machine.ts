@@ -39,6 +39,14 @@ export function sourceRevision(): { commit: string | null; dirty: boolean } {
 export const hasCudaGpu = (): boolean => machineInfo().gpu !== null;
 
 /** Summary of repeated timings: the first on its own, then mean/min/max of the rest (style.md 11). */
+/** The median (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function summarise(times: number[]): {
   first: number;
   mean: number;

@@ -6,8 +6,12 @@ import {
   InstanceNorm,
   InstanceNormGrad,
   InstanceNormGradGrad,
+  InstanceNormRelu,
+  InstanceNormReluGrad,
+  InstanceNormReluGradGrad,
   NORM_EPS,
   instanceNorm,
+  instanceNormRelu,
 } from '../../shared/engine/ops/instance-norm.ts';
 import { registerTensorflowKernels } from '../../shared/engine/kernels/tensorflow/register.ts';
 import { opLibraryStatus } from '../../shared/engine/backends/tensorflow.ts';
@@ -63,21 +67,31 @@ function secondOrder(norm: (x: Tensor, g: Tensor, b: Tensor) => Tensor, shape: n
 }
 
 forEachBackend('instance norm vs the stock composite, to second order', () => {
-  for (const shape of [
-    [2, 5, 5, 3],
-    [3, 4, 6, 8],
-  ]) {
-    it(`d/d(x, gamma, beta) of a function of the first gradient: x=[${shape}]`, async () => {
-      const ours = secondOrder((x, g, b) => instanceNorm(x as Tensor4D, g, b), shape);
-      const stock = secondOrder(stockComposite, shape);
-      for (const [i, name] of ['x', 'gamma', 'beta'].entries()) {
-        const expected = await stock[i]!.data();
-        if (name !== 'beta') expect(Math.max(...Array.from(expected, Math.abs)), name).toBeGreaterThan(1e-3);
-        expectClose(await ours[i]!.data(), expected, 1e-3, `d/d${name}`);
-      }
-      tf.dispose([...ours, ...stock]);
-    });
-  }
+  const variants: [string, (x: Tensor, g: Tensor, b: Tensor) => Tensor, typeof stockComposite][] = [
+    ['instanceNorm', (x, g, b) => instanceNorm(x as Tensor4D, g, b), stockComposite],
+    [
+      'instanceNormRelu',
+      (x, g, b) => instanceNormRelu(x as Tensor4D, g, b),
+      (x, g, b) => tf.relu(stockComposite(x, g, b)),
+    ],
+  ];
+  for (const [name, ours, stock] of variants)
+    for (const shape of [
+      [2, 5, 5, 3],
+      [3, 4, 6, 8],
+    ]) {
+      it(`${name}: d/d(x, gamma, beta) of a function of the first gradient: x=[${shape}]`, async () => {
+        const got = secondOrder(ours, shape);
+        const want = secondOrder(stock, shape);
+        for (const [i, input] of ['x', 'gamma', 'beta'].entries()) {
+          const expected = await want[i]!.data();
+          if (input !== 'beta' || name === 'instanceNormRelu')
+            expect(Math.max(...Array.from(expected, Math.abs)), input).toBeGreaterThan(1e-3);
+          expectClose(await got[i]!.data(), expected, 1e-3, `d/d${input}`);
+        }
+        tf.dispose([...got, ...want]);
+      });
+    }
 
   it('third order is refused, saying so', () => {
     const x = random([1, 2, 2, 1], 9);
@@ -91,6 +105,15 @@ forEachBackend('instance norm vs the stock composite, to second order', () => {
         ),
       )(x);
     expect(thirdOrder).toThrow('instance norm: third-order derivatives are not implemented');
+    const thirdOrderRelu = () =>
+      tf.grad((xi: Tensor) =>
+        tf.sum(
+          tf.grad((xj: Tensor) =>
+            tf.sum(tf.grad((xk: Tensor) => tf.sum(tf.square(instanceNormRelu(xk as Tensor4D, g, b))))(xj)),
+          )(xi),
+        ),
+      )(x);
+    expect(thirdOrderRelu).toThrow('instance norm: third-order derivatives are not implemented');
     tf.dispose([x, g, b]);
   });
 
@@ -123,6 +146,26 @@ forEachBackend(
           gx: random(s, 20),
           ggamma: random([s[3]!], 21),
           gbeta: random([s[3]!], 22),
+        }),
+      ],
+      [
+        InstanceNormRelu,
+        (s) => ({ x: random(s, 23, 3), gamma: random([s[3]!], 24), beta: random([s[3]!], 25) }),
+      ],
+      [
+        InstanceNormReluGrad,
+        (s) => ({ x: random(s, 26, 3), gamma: random([s[3]!], 27), y: random(s, 28), dy: random(s, 29) }),
+      ],
+      [
+        InstanceNormReluGradGrad,
+        (s) => ({
+          x: random(s, 30, 3),
+          gamma: random([s[3]!], 31),
+          y: random(s, 32),
+          dy: random(s, 33),
+          gx: random(s, 34),
+          ggamma: random([s[3]!], 35),
+          gbeta: random([s[3]!], 36),
         }),
       ],
     ];

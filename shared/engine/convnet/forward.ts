@@ -1,7 +1,7 @@
 import { tf } from '../tf.ts';
 import type { Tensor1D, Tensor2D, Tensor4D } from '../tf.ts';
 import { convNetLayout, type ConvNetConfig, type ConvNetLayout } from './layout.ts';
-import { instanceNorm } from '../ops/instance-norm.ts';
+import { instanceNormRelu } from '../ops/instance-norm.ts';
 
 /** Per-layer tensors sliced from the flat vector, in tfjs's layouts (HWIO conv filters). */
 function unflatten(flat: Tensor1D, layout: ConvNetLayout): Map<string, tf.Tensor> {
@@ -13,7 +13,7 @@ function unflatten(flat: Tensor1D, layout: ConvNetLayout): Map<string, tf.Tensor
     layout.specs.map((spec) => spec.size),
   );
   layout.specs.forEach((spec, i) => {
-    const piece = tf.reshape(pieces[i]!, spec.shape);
+    const piece = spec.shape.length === 1 ? pieces[i]! : tf.reshape(pieces[i]!, spec.shape);
     // PyTorch stores conv weights OIHW; tfjs convolves with HWIO.
     params.set(spec.name, spec.shape.length === 4 ? tf.transpose(piece, [2, 3, 1, 0]) : piece);
   });
@@ -46,7 +46,7 @@ export function convNetForward(flat: Tensor1D, images: Tensor4D, cfg: ConvNetCon
         tf.conv2d(x, get(`conv${d}.weight`) as Tensor4D, 1, 'same'),
         get(`conv${d}.bias`),
       ) as Tensor4D;
-      x = tf.relu(instanceNorm(x, get(`norm${d}.weight`), get(`norm${d}.bias`)));
+      x = instanceNormRelu(x, get(`norm${d}.weight`), get(`norm${d}.bias`));
       x = tf.avgPool(x, 2, 2, 'valid');
     }
     const n = images.shape[0];

@@ -11,7 +11,9 @@ import { broadcastToGradConfig, registerBroadcastToKernels } from '../ops/broadc
 import {
   instanceNormGradConfig,
   instanceNormGradGradConfig,
-  instanceNormGradGradGradConfig,
+  instanceNormReluGradConfig,
+  instanceNormReluGradGradConfig,
+  instanceNormThirdOrderConfigs,
   registerInstanceNormKernels,
 } from '../ops/instance-norm.ts';
 
@@ -28,7 +30,9 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
   broadcastToGradConfig,
   instanceNormGradConfig,
   instanceNormGradGradConfig,
-  instanceNormGradGradGradConfig,
+  instanceNormReluGradConfig,
+  instanceNormReluGradGradConfig,
+  ...instanceNormThirdOrderConfigs,
   stopGradientGradConfig,
   logicalNotGradConfig,
   ...comparisonGradConfigs,

@@ -10,6 +10,7 @@ import type {
 } from '@tensorflow/tfjs-core';
 import { withKernelScope, type KernelScope } from '../kernels/compose.ts';
 import { BACKEND_NAMES } from '../backends/types.ts';
+import { ReluGrad } from '../gradients/relu.ts';
 
 /** PyTorch's GroupNorm/InstanceNorm default. */
 export const NORM_EPS = 1e-5;
@@ -23,6 +24,8 @@ export const NORM_EPS = 1e-5;
  *   y = xhat * gamma + beta, with xhat = (x - mean) * r, r = 1/sqrt(var + eps), statistics over H, W;
  *   grad:      (x, gamma, dy) -> (dx, dgamma, dbeta);
  *   grad-grad: (x, gamma, dy, gx, ggamma, gbeta) -> d/d(x, gamma, dy) of <gx,dx> + <ggamma,dgamma> + <gbeta,dbeta>.
+ * The same three with the ReLU that follows the norm in every ConvNet block fused in (`instanceNormRelu`):
+ * their gradients take the output y for the mask y > 0, piecewise constant, so no derivative flows through it.
  * Every backend composes them from its own kernels; on `tensorflow` they are single TensorFlow ops when
  * the project's op library is loaded (kernels/tensorflow/hoptm-ops.cc). Each kernel recomputes the
  * statistics from x rather than taking forward values, so every derivative stays a function of the
@@ -31,14 +34,26 @@ export const NORM_EPS = 1e-5;
 export const InstanceNorm = 'HoptmInstanceNorm';
 export const InstanceNormGrad = 'HoptmInstanceNormGrad';
 export const InstanceNormGradGrad = 'HoptmInstanceNormGradGrad';
+export const InstanceNormRelu = 'HoptmInstanceNormRelu';
+export const InstanceNormReluGrad = 'HoptmInstanceNormReluGrad';
+export const InstanceNormReluGradGrad = 'HoptmInstanceNormReluGradGrad';
 
 export function instanceNorm(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
-  if (x.rank !== 4) throw new Error(`instanceNorm: expected NHWC activations, got [${x.shape}]`);
+  return normKernel(InstanceNorm, 'instanceNorm', x, gamma, beta);
+}
+
+/** relu(instanceNorm(x, gamma, beta)) as one kernel. */
+export function instanceNormRelu(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
+  return normKernel(InstanceNormRelu, 'instanceNormRelu', x, gamma, beta);
+}
+
+function normKernel(kernel: string, op: string, x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
+  if (x.rank !== 4) throw new Error(`${op}: expected NHWC activations, got [${x.shape}]`);
   const c = x.shape[3];
   if (gamma.size !== c || beta.size !== c) {
-    throw new Error(`instanceNorm: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${c} values`);
+    throw new Error(`${op}: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${c} values`);
   }
-  return tf.engine().runKernel(InstanceNorm, { x, gamma, beta }, { epsilon: NORM_EPS }) as Tensor4D;
+  return tf.engine().runKernel(kernel, { x, gamma, beta }, { epsilon: NORM_EPS }) as Tensor4D;
 }
 
 type Saved = Tensor[];
@@ -78,19 +93,64 @@ export const instanceNormGradGradConfig: GradConfig = {
   },
 };
 
+export const instanceNormReluGradConfig: GradConfig = {
+  kernelName: InstanceNormRelu,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [true],
+  gradFunc: (dy: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
+    const [x, gamma, y] = saved as [Tensor, Tensor, Tensor];
+    const [dx, dgamma, dbeta] = tf
+      .engine()
+      .runKernel(
+        InstanceNormReluGrad,
+        { x, gamma, y, dy: dy as Tensor },
+        { epsilon: epsilonOf(attrs) },
+      ) as Tensor[];
+    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+  },
+};
+
+/** As instanceNormGradGradConfig; y is the mask's source, piecewise constant: zero gradient. */
+export const instanceNormReluGradGradConfig: GradConfig = {
+  kernelName: InstanceNormReluGrad,
+  inputsToSave: ['x', 'gamma', 'y', 'dy'],
+  gradFunc: (dys: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
+    const [x, gamma, y, dy] = saved as [Tensor, Tensor, Tensor, Tensor];
+    const [gx, ggamma, gbeta] = dys as (Tensor | null)[];
+    const inputs = {
+      x,
+      gamma,
+      y,
+      dy,
+      gx: gx ?? tf.zerosLike(x),
+      ggamma: ggamma ?? tf.zerosLike(gamma),
+      gbeta: gbeta ?? tf.zerosLike(gamma),
+    };
+    const [dx, dgamma, ddy] = tf
+      .engine()
+      .runKernel(InstanceNormReluGradGrad, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
+    return { x: () => dx!, gamma: () => dgamma!, y: () => tf.zerosLike(y), dy: () => ddy! };
+  },
+};
+
 /** The method needs second order only; say so rather than fail deep in tfjs. */
-export const instanceNormGradGradGradConfig: GradConfig = {
-  kernelName: InstanceNormGradGrad,
+export const instanceNormThirdOrderConfigs: GradConfig[] = [
+  InstanceNormGradGrad,
+  InstanceNormReluGradGrad,
+].map((kernelName) => ({
+  kernelName,
   gradFunc: () => {
     throw new Error(
       'instance norm: third-order derivatives are not implemented (the method needs second order)',
     );
   },
-};
+}));
 
 /** The backend's own kernels, with the few element-wise forms the three formulas need. */
 class Ops {
   constructor(private readonly scope: KernelScope) {}
+  run = (kernel: string, inputs: Record<string, TensorInfo>, attrs: object = {}): TensorInfo =>
+    this.scope.run(kernel, inputs, attrs);
   mul = (a: TensorInfo, b: TensorInfo): TensorInfo => this.scope.run(tf.Multiply, { a, b });
   add = (a: TensorInfo, b: TensorInfo): TensorInfo => this.scope.run(tf.Add, { a, b });
   sub = (a: TensorInfo, b: TensorInfo): TensorInfo => this.scope.run(tf.Sub, { a, b });
@@ -168,10 +228,25 @@ const compositeGradGrad: Composite = (ops, { x, gamma, dy, gx, ggamma, gbeta }, 
   return [dx, ops.sumN(ops.mul(r, t)), ddy];
 };
 
+/** The fused ReLU around a composite: y > 0 masks dy on the way in and d/ddy on the way out. */
+const withRelu =
+  (composite: Composite, masks: { input: boolean; output?: number }): Composite =>
+  (ops, inputs, epsilon) => {
+    const { y, dy } = inputs;
+    const mask = (v: TensorInfo): TensorInfo => ops.run(ReluGrad, { dy: v, y: y! });
+    const outputs = composite(ops, masks.input ? { ...inputs, dy: mask(dy!) } : inputs, epsilon);
+    return outputs.map((out, i) => (i === masks.output ? mask(out) : out));
+  };
+
 const COMPOSITES: Record<string, Composite> = {
   [InstanceNorm]: compositeForward,
   [InstanceNormGrad]: compositeGrad,
   [InstanceNormGradGrad]: compositeGradGrad,
+  [InstanceNormRelu]: (ops, inputs, epsilon) => [
+    ops.run(tf.Relu, { x: compositeForward(ops, inputs, epsilon)[0]! }),
+  ],
+  [InstanceNormReluGrad]: withRelu(compositeGrad, { input: true }),
+  [InstanceNormReluGradGrad]: withRelu(compositeGradGrad, { input: true, output: 2 }),
 };
 
 /** Each kernel composed from the backend's own kernels (every backend; tensorflow without the op library). */
@@ -190,7 +265,14 @@ export function compositeInstanceNormKernel(kernelName: string, backendName: str
   };
 }
 
-export const INSTANCE_NORM_KERNELS = [InstanceNorm, InstanceNormGrad, InstanceNormGradGrad] as const;
+export const INSTANCE_NORM_KERNELS = [
+  InstanceNorm,
+  InstanceNormGrad,
+  InstanceNormGradGrad,
+  InstanceNormRelu,
+  InstanceNormReluGrad,
+  InstanceNormReluGradGrad,
+] as const;
 
 /** Registers the composite kernels for every backend; idempotent. */
 export function registerInstanceNormKernels(): void {

@@ -1,5 +1,6 @@
-// TensorFlow CPU ops for the `tensorflow` backend: instance norm, its gradient and the gradient of that
-// gradient, each one pass-fused kernel instead of ~6, ~11 and ~40 TensorFlow ops over the activation
+// TensorFlow CPU ops for the `tensorflow` backend: instance norm (alone, or with the ReLU after it), its
+// gradient and the gradient of that gradient, each one pass-fused kernel instead of ~6, ~11 and ~40
+// TensorFlow ops over the activation
 // (the meta-gradient runs all three at every layer of every inner step). Written against TensorFlow's
 // stable C kernel API (tensorflow/c/kernels.h, ops.h), so it needs only the C headers of the wheel that
 // tfjs-node is built against, and built as a Node addon: loading it with require() registers the ops in
@@ -152,7 +153,19 @@ class Context {
   std::vector<TF_Tensor*> owned_;
 };
 
-// HoptmInstanceNorm(x, gamma, beta) -> y = xhat * gamma + beta.
+// The ReLU that follows the norm in every ConvNet block, fused: its mask is y > 0 on the fused output y,
+// which the gradient kernels take as an extra input (the mask is piecewise constant: no derivative flows
+// through it). kRelu selects the fused variant of each kernel.
+inline float Relu(float v) { return v > 0.f ? v : 0.f; }
+
+// dy where y > 0, else 0, into `out` (one sample); returns out.
+inline const float* Mask(const float* __restrict y, const float* __restrict dy, float* __restrict out, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) out[i] = y[i] > 0.f ? dy[i] : 0.f;
+  return out;
+}
+
+// HoptmInstanceNorm(x, gamma, beta) -> y = xhat * gamma + beta (HoptmInstanceNormRelu: relu of that).
+template <bool kRelu>
 void ComputeForward(void* kernel, TF_OpKernelContext* raw) {
   const float eps = static_cast<Kernel*>(kernel)->epsilon;
   Context ctx(raw);
@@ -179,24 +192,31 @@ void ComputeForward(void* kernel, TF_OpKernelContext* raw) {
         shift[k] = static_cast<float>(beta[k] - mean[k] * gamma[k] * r[k]);
       }
       for (int64_t p = 0; p < g.hw; ++p)
-        for (int64_t k = 0; k < g.c; ++k) ys[p * g.c + k] = xs[p * g.c + k] * scale[k] + shift[k];
+        for (int64_t k = 0; k < g.c; ++k) {
+          const float v = xs[p * g.c + k] * scale[k] + shift[k];
+          ys[p * g.c + k] = kRelu ? Relu(v) : v;
+        }
     }
   });
 }
 
 // HoptmInstanceNormGrad(x, gamma, dy) -> (dx, dgamma, dbeta). With Sb = sum dy, Pb = sum dy * xhat:
 //   dx = gamma r (dy - Sb/m - xhat Pb/m), dgamma = sum over n of Pb, dbeta = sum over n of Sb.
+// HoptmInstanceNormReluGrad(x, gamma, y, dy): the same with dy masked by y > 0.
+template <bool kRelu>
 void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
   const float eps = static_cast<Kernel*>(kernel)->epsilon;
   Context ctx(raw);
   TF_Tensor *xt = nullptr, *gt = nullptr, *dyt = nullptr;
   const float* x = ctx.Input(0, &xt);
   const float* gamma = x ? ctx.Input(1, &gt) : nullptr;
-  const float* dy = gamma ? ctx.Input(2, &dyt) : nullptr;
+  TF_Tensor* yt = nullptr;
+  const float* y = kRelu && gamma ? ctx.Input(2, &yt) : nullptr;
+  const float* dy = gamma && (!kRelu || y) ? ctx.Input(kRelu ? 3 : 2, &dyt) : nullptr;
   Geometry g;
   std::vector<int64_t> dims;
   if (!dy || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
-      !ctx.Matches(dyt, dims, "dy"))
+      !ctx.Matches(dyt, dims, "dy") || (kRelu && !ctx.Matches(yt, dims, "y")))
     return;
   float* dx = ctx.Output(0, dims);
   float* dgamma = dx ? ctx.Output(1, {g.c}) : nullptr;
@@ -208,18 +228,24 @@ void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
   const int parts = ForSamples(g, [&](int64_t first, int64_t last, int part) {
     std::vector<double> mean(g.c), r(g.c), sb(g.c), pb(g.c);
     std::vector<float> meanf(g.c), ca(g.c), cb(g.c), c0(g.c);
+    std::vector<float> masked(kRelu ? g.hw * g.c : 0);
     for (int64_t n = first; n < last; ++n) {
       const size_t offset = static_cast<size_t>(n * g.hw * g.c);
-      const float *xs = x + offset, *bs = dy + offset;
+      const float* __restrict xs = x + offset;
+      const float* __restrict bs = kRelu ? Mask(y + offset, dy + offset, masked.data(), g.hw * g.c) : dy + offset;
       SampleStatistics(xs, g, eps, mean, r);
       std::fill(sb.begin(), sb.end(), 0.0);
       std::fill(pb.begin(), pb.end(), 0.0);
-      for (int64_t p = 0; p < g.hw; ++p)
-        for (int64_t k = 0; k < g.c; ++k) {
-          const double b = bs[p * g.c + k];
-          sb[k] += b;
-          pb[k] += b * (xs[p * g.c + k] - mean[k]);
-        }
+      {
+        double *__restrict sb_ = sb.data(), *__restrict pb_ = pb.data();
+        const double* __restrict mean_ = mean.data();
+        for (int64_t p = 0; p < g.hw; ++p)
+          for (int64_t k = 0; k < g.c; ++k) {
+            const double b = bs[p * g.c + k];
+            sb_[k] += b;
+            pb_[k] += b * (xs[p * g.c + k] - mean_[k]);
+          }
+      }
       for (int64_t k = 0; k < g.c; ++k) {
         pb[k] *= r[k];
         const double gr = gamma[k] * r[k];
@@ -230,11 +256,13 @@ void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
         dgs[part][k] += pb[k];
         dbs[part][k] += sb[k];
       }
-      float* dxs = dx + offset;
+      float* __restrict dxs = dx + offset;
+      const float *__restrict mf = meanf.data(), *__restrict ca_ = ca.data(), *__restrict cb_ = cb.data();
+      const float* __restrict c0_ = c0.data();
       for (int64_t p = 0; p < g.hw; ++p)
         for (int64_t k = 0; k < g.c; ++k) {
           const int64_t i = p * g.c + k;
-          dxs[i] = bs[i] * ca[k] + (xs[i] - meanf[k]) * cb[k] + c0[k];
+          dxs[i] = bs[i] * ca_[k] + (xs[i] - mf[k]) * cb_[k] + c0_[k];
         }
     }
   });
@@ -254,21 +282,26 @@ void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
 //   d/dx = xhat k1 + a k2 + b k3 + k4, where
 //     k1 = -gamma r^2 T/m + 2 gamma r^2 Pa Pb/m^2 - ggamma r Pb/m,   k2 = -gamma r^2 Pb/m,
 //     k3 = -gamma r^2 Pa/m + ggamma r,   k4 = gamma r^2 (Pb Sa + Pa Sb)/m^2 - ggamma r Sb/m.
+// HoptmInstanceNormReluGradGrad(x, gamma, y, dy, gx, ggamma, gbeta): b is dy masked by y > 0, and so is d/ddy.
+template <bool kRelu>
 void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
   const float eps = static_cast<Kernel*>(kernel)->epsilon;
   Context ctx(raw);
   TF_Tensor *xt = nullptr, *gt = nullptr, *dyt = nullptr, *gxt = nullptr, *ggt = nullptr, *gbt = nullptr;
   const float* x = ctx.Input(0, &xt);
   const float* gamma = x ? ctx.Input(1, &gt) : nullptr;
-  const float* dy = gamma ? ctx.Input(2, &dyt) : nullptr;
-  const float* gx = dy ? ctx.Input(3, &gxt) : nullptr;
-  const float* ggamma = gx ? ctx.Input(4, &ggt) : nullptr;
-  const float* gbeta = ggamma ? ctx.Input(5, &gbt) : nullptr;
+  const int o = kRelu ? 1 : 0;  // inputs after gamma shift by one for y
+  TF_Tensor* yt = nullptr;
+  const float* y = kRelu && gamma ? ctx.Input(2, &yt) : nullptr;
+  const float* dy = gamma && (!kRelu || y) ? ctx.Input(2 + o, &dyt) : nullptr;
+  const float* gx = dy ? ctx.Input(3 + o, &gxt) : nullptr;
+  const float* ggamma = gx ? ctx.Input(4 + o, &ggt) : nullptr;
+  const float* gbeta = ggamma ? ctx.Input(5 + o, &gbt) : nullptr;
   Geometry g;
   std::vector<int64_t> dims;
   if (!gbeta || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
       !ctx.Matches(dyt, dims, "dy") || !ctx.Matches(gxt, dims, "gx") || !ctx.Matches(ggt, {g.c}, "ggamma") ||
-      !ctx.Matches(gbt, {g.c}, "gbeta"))
+      !ctx.Matches(gbt, {g.c}, "gbeta") || (kRelu && !ctx.Matches(yt, dims, "y")))
     return;
   float* dx = ctx.Output(0, dims);
   float* dgamma = dx ? ctx.Output(1, {g.c}) : nullptr;
@@ -279,21 +312,30 @@ void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
   const int parts = ForSamples(g, [&](int64_t first, int64_t last, int part) {
     std::vector<double> mean(g.c), r(g.c), sa(g.c), sb(g.c), pa(g.c), pb(g.c), q(g.c);
     std::vector<float> meanf(g.c), rf(g.c), k1(g.c), k2(g.c), k3(g.c), k4(g.c), ea(g.c), ex(g.c), e0(g.c);
+    std::vector<float> masked(kRelu ? g.hw * g.c : 0);
     for (int64_t n = first; n < last; ++n) {
       const size_t offset = static_cast<size_t>(n * g.hw * g.c);
-      const float *xs = x + offset, *bs = dy + offset, *as = gx + offset;
+      const float *__restrict xs = x + offset, *__restrict as = gx + offset;
+      const float *__restrict ys = kRelu ? y + offset : nullptr;
+      const float* __restrict bs = kRelu ? Mask(ys, dy + offset, masked.data(), g.hw * g.c) : dy + offset;
       SampleStatistics(xs, g, eps, mean, r);
       for (auto* v : {&sa, &sb, &pa, &pb, &q}) std::fill(v->begin(), v->end(), 0.0);
-      for (int64_t p = 0; p < g.hw; ++p)
-        for (int64_t k = 0; k < g.c; ++k) {
-          const int64_t i = p * g.c + k;
-          const double a = as[i], b = bs[i], c = xs[i] - mean[k];
-          sa[k] += a;
-          sb[k] += b;
-          pa[k] += a * c;
-          pb[k] += b * c;
-          q[k] += a * b;
-        }
+      {
+        // Raw, unaliased pointers: through std::vector the compiler cannot vectorise five accumulators.
+        double *__restrict sa_ = sa.data(), *__restrict sb_ = sb.data(), *__restrict pa_ = pa.data();
+        double *__restrict pb_ = pb.data(), *__restrict q_ = q.data();
+        const double* __restrict mean_ = mean.data();
+        for (int64_t p = 0; p < g.hw; ++p)
+          for (int64_t k = 0; k < g.c; ++k) {
+            const int64_t i = p * g.c + k;
+            const double a = as[i], b = bs[i], c = xs[i] - mean_[k];
+            sa_[k] += a;
+            sb_[k] += b;
+            pa_[k] += a * c;
+            pb_[k] += b * c;
+            q_[k] += a * b;
+          }
+      }
       for (int64_t k = 0; k < g.c; ++k) {
         const double rk = r[k], gm = gamma[k], gg = ggamma[k];
         pa[k] *= rk;
@@ -311,14 +353,22 @@ void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
         e0[k] = static_cast<float>(gbeta[k] - gm * rk * sa[k] / m);
         dgs[part][k] += rk * t;
       }
-      float *dxs = dx + offset, *ddys = ddy + offset;
-      for (int64_t p = 0; p < g.hw; ++p)
-        for (int64_t k = 0; k < g.c; ++k) {
-          const int64_t i = p * g.c + k;
-          const float xhat = (xs[i] - meanf[k]) * rf[k];
-          dxs[i] = xhat * k1[k] + as[i] * k2[k] + bs[i] * k3[k] + k4[k];
-          ddys[i] = as[i] * ea[k] + xhat * ex[k] + e0[k];
-        }
+      const float *__restrict mf = meanf.data(), *__restrict rf_ = rf.data(), *__restrict k1_ = k1.data();
+      const float *__restrict k2_ = k2.data(), *__restrict k3_ = k3.data(), *__restrict k4_ = k4.data();
+      const float *__restrict ea_ = ea.data(), *__restrict ex_ = ex.data(), *__restrict e0_ = e0.data();
+      for (int64_t p = 0; p < g.hw; ++p) {
+        const int64_t row = p * g.c;
+        const float *__restrict xr = xs + row, *__restrict ar = as + row, *__restrict br = bs + row;
+        const float* __restrict yr = kRelu ? ys + row : nullptr;
+        float *__restrict dxr = dx + offset + row, *__restrict ddyr = ddy + offset + row;
+        // One loop per output: with both, the body needs more registers than there are and stays scalar.
+        for (int64_t k = 0; k < g.c; ++k)
+          dxr[k] = (xr[k] - mf[k]) * rf_[k] * k1_[k] + ar[k] * k2_[k] + br[k] * k3_[k] + k4_[k];
+        for (int64_t k = 0; k < g.c; ++k) ddyr[k] = ar[k] * ea_[k] + (xr[k] - mf[k]) * rf_[k] * ex_[k] + e0_[k];
+        // Masked in a loop of its own: a select inside the loop above keeps it scalar.
+        if constexpr (kRelu)
+          for (int64_t k = 0; k < g.c; ++k) ddyr[k] = yr[k] > 0.f ? ddyr[k] : 0.f;
+      }
     }
   });
   for (int64_t k = 0; k < g.c; ++k) {
@@ -361,17 +411,29 @@ struct OpSpec {
 std::string RegisterAll() {
   const std::vector<OpSpec> specs = {
       {"HoptmInstanceNorm", {"x: float", "gamma: float", "beta: float"}, {"y: float"}, ShapeLikeInputs<0>,
-       ComputeForward},
+       ComputeForward<false>},
       {"HoptmInstanceNormGrad",
        {"x: float", "gamma: float", "dy: float"},
        {"dx: float", "dgamma: float", "dbeta: float"},
        ShapeLikeInputs<0, 1, 1>,
-       ComputeGrad},
+       ComputeGrad<false>},
       {"HoptmInstanceNormGradGrad",
        {"x: float", "gamma: float", "dy: float", "gx: float", "ggamma: float", "gbeta: float"},
        {"dx: float", "dgamma: float", "ddy: float"},
        ShapeLikeInputs<0, 1, 0>,
-       ComputeGradGrad},
+       ComputeGradGrad<false>},
+      {"HoptmInstanceNormRelu", {"x: float", "gamma: float", "beta: float"}, {"y: float"}, ShapeLikeInputs<0>,
+       ComputeForward<true>},
+      {"HoptmInstanceNormReluGrad",
+       {"x: float", "gamma: float", "y: float", "dy: float"},
+       {"dx: float", "dgamma: float", "dbeta: float"},
+       ShapeLikeInputs<0, 1, 1>,
+       ComputeGrad<true>},
+      {"HoptmInstanceNormReluGradGrad",
+       {"x: float", "gamma: float", "y: float", "dy: float", "gx: float", "ggamma: float", "gbeta: float"},
+       {"dx: float", "dgamma: float", "ddy: float"},
+       ShapeLikeInputs<0, 1, 0>,
+       ComputeGradGrad<true>},
   };
   TF_Status* status = TF_NewStatus();
   std::string error;
@@ -410,7 +472,9 @@ NAPI_MODULE_INIT() {
     return nullptr;
   }
   napi_value ops;
-  napi_create_string_utf8(env, "HoptmInstanceNorm,HoptmInstanceNormGrad,HoptmInstanceNormGradGrad",
+  napi_create_string_utf8(env,
+                          "HoptmInstanceNorm,HoptmInstanceNormGrad,HoptmInstanceNormGradGrad,"
+                          "HoptmInstanceNormRelu,HoptmInstanceNormReluGrad,HoptmInstanceNormReluGradGrad",
                           NAPI_AUTO_LENGTH, &ops);
   napi_set_named_property(env, exports, "ops", ops);
   return exports;

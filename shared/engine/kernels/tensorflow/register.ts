@@ -43,11 +43,16 @@ interface NodeBackend {
   ): TensorInfo[];
 }
 
+/** Each op's inputs in the order hoptm-ops.cc declares them. */
 const INPUT_ORDER: Record<string, string[]> = {
   HoptmInstanceNorm: ['x', 'gamma', 'beta'],
   HoptmInstanceNormGrad: ['x', 'gamma', 'dy'],
   HoptmInstanceNormGradGrad: ['x', 'gamma', 'dy', 'gx', 'ggamma', 'gbeta'],
+  HoptmInstanceNormRelu: ['x', 'gamma', 'beta'],
+  HoptmInstanceNormReluGrad: ['x', 'gamma', 'y', 'dy'],
+  HoptmInstanceNormReluGradGrad: ['x', 'gamma', 'y', 'dy', 'gx', 'ggamma', 'gbeta'],
 };
+const SINGLE_OUTPUT = new Set(['HoptmInstanceNorm', 'HoptmInstanceNormRelu']);
 
 function nativeKernel(kernelName: string): KernelConfig {
   const order = INPUT_ORDER[kernelName]!;
@@ -61,7 +66,7 @@ function nativeKernel(kernelName: string): KernelConfig {
         kernelName,
         [{ name: 'epsilon', type: node.binding.TF_ATTR_FLOAT, value: epsilon }],
         order.map((name) => (inputs as Record<string, TensorInfo>)[name]!),
-        kernelName === 'HoptmInstanceNorm' ? 1 : 3,
+        SINGLE_OUTPUT.has(kernelName) ? 1 : 3,
       );
       return outputs.length === 1 ? outputs[0]! : outputs;
     },
