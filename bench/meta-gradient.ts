@@ -9,7 +9,7 @@
  * (bench/lib/backends.ts says why).
  *
  *   npm run bench:meta -- [--backends wasm,webgpu,cpu] [--steps 10] [--cpu-steps 1] [--repeats 2]
- *                         [--rounds 1] [--memory-steps 10,80] [--skip-memory] [--skip-pytorch]
+ *                         [--rounds 3] [--memory-steps 10,80] [--skip-memory] [--skip-pytorch]
  *
  * A backend's figure is the median of its timed repeats, as the reference's is. --rounds R repeats the whole
  * comparison (every backend, then PyTorch) R times and takes each ratio as the median of the R rounds'
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '10' },
     'cpu-steps': { type: 'string', default: '1' },
     repeats: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     'memory-steps': { type: 'string', default: '10,80' },
     'skip-memory': { type: 'boolean', default: false },
     'skip-pytorch': { type: 'boolean', default: false },

@@ -378,6 +378,120 @@ void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
   }
 }
 
+// HoptmAvgPool2(x) -> y: the ConvNet's 2x2, stride 2, valid average pool (odd trailing rows/columns
+// dropped). TensorFlow's generic pooling kernels take ~3x longer, its AvgPoolGrad more.
+void ComputeAvgPool2(void*, TF_OpKernelContext* raw) {
+  Context ctx(raw);
+  TF_Tensor* xt = nullptr;
+  const float* x = ctx.Input(0, &xt);
+  if (!x || TF_NumDims(xt) != 4) {
+    if (x) ctx.Fail("x must be NHWC (rank 4)");
+    return;
+  }
+  const int64_t n = TF_Dim(xt, 0), h = TF_Dim(xt, 1), w = TF_Dim(xt, 2), c = TF_Dim(xt, 3);
+  const int64_t oh = h / 2, ow = w / 2;
+  float* y = ctx.Output(0, {n, oh, ow, c});
+  if (!y) return;
+  ForSamples(Geometry{n, h * w, c}, [&](int64_t first, int64_t last, int) {
+    for (int64_t b = first; b < last; ++b)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          const float* __restrict r0 = x + ((b * h + 2 * i) * w + 2 * j) * c;
+          const float* __restrict r1 = r0 + w * c;
+          float* __restrict out = y + ((b * oh + i) * ow + j) * c;
+          for (int64_t k = 0; k < c; ++k) out[k] = (r0[k] + r0[c + k] + r1[k] + r1[c + k]) * 0.25f;
+        }
+  });
+}
+
+// HoptmAvgPool2Grad(dy, input) -> dx, shaped like input: each dy spread over its 2x2 window, / 4; rows and
+// columns the pool dropped get zero.
+void ComputeAvgPool2Grad(void*, TF_OpKernelContext* raw) {
+  Context ctx(raw);
+  TF_Tensor *dyt = nullptr, *xt = nullptr;
+  const float* dy = ctx.Input(0, &dyt);
+  const float* x = dy ? ctx.Input(1, &xt) : nullptr;
+  if (!x) return;
+  if (TF_NumDims(xt) != 4) {
+    ctx.Fail("input must be NHWC (rank 4)");
+    return;
+  }
+  const int64_t n = TF_Dim(xt, 0), h = TF_Dim(xt, 1), w = TF_Dim(xt, 2), c = TF_Dim(xt, 3);
+  const int64_t oh = h / 2, ow = w / 2;
+  if (!ctx.Matches(dyt, {n, oh, ow, c}, "dy")) return;
+  float* dx = ctx.Output(0, {n, h, w, c});
+  if (!dx) return;
+  ForSamples(Geometry{n, h * w, c}, [&](int64_t first, int64_t last, int) {
+    for (int64_t b = first; b < last; ++b) {
+      float* sample = dx + b * h * w * c;
+      for (int64_t i = 0; i < h; ++i) {
+        float* __restrict row = sample + i * w * c;
+        if (i / 2 >= oh) {
+          std::fill(row, row + w * c, 0.f);
+          continue;
+        }
+        const float* __restrict src = dy + ((b * oh + i / 2) * ow) * c;
+        for (int64_t j = 0; j < 2 * ow; ++j) {
+          const float* __restrict g = src + (j / 2) * c;
+          for (int64_t k = 0; k < c; ++k) row[j * c + k] = g[k] * 0.25f;
+        }
+        std::fill(row + 2 * ow * c, row + w * c, 0.f);
+      }
+    }
+  });
+}
+
+// HoptmTranspose4(x) -> x permuted by the attribute perm (rank 4): the conv filters between PyTorch's OIHW,
+// in which the parameter vector stores them, and the HWIO TensorFlow convolves with, 3 to 4 times a step per
+// layer. A gather loop over a filter (< 1 MB, in cache) beats TensorFlow's Transpose and its perm tensor.
+struct TransposeKernel {
+  int64_t perm[4] = {0, 1, 2, 3};
+};
+
+void* CreateTransposeKernel(TF_OpKernelConstruction* construction) {
+  auto* kernel = new TransposeKernel();
+  TF_Status* status = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrInt64List(construction, "perm", kernel->perm, 4, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
+  TF_DeleteStatus(status);
+  return kernel;
+}
+
+void DeleteTransposeKernel(void* kernel) { delete static_cast<TransposeKernel*>(kernel); }
+
+void ComputeTranspose4(void* kernel, TF_OpKernelContext* raw) {
+  const int64_t* perm = static_cast<TransposeKernel*>(kernel)->perm;
+  Context ctx(raw);
+  TF_Tensor* xt = nullptr;
+  const float* x = ctx.Input(0, &xt);
+  if (!x) return;
+  if (TF_NumDims(xt) != 4) {
+    ctx.Fail("x must have rank 4");
+    return;
+  }
+  int64_t in[4], stride[4], out[4], from[4];
+  for (int d = 0; d < 4; ++d) in[d] = TF_Dim(xt, d);
+  stride[3] = 1;
+  for (int d = 2; d >= 0; --d) stride[d] = stride[d + 1] * in[d + 1];
+  for (int d = 0; d < 4; ++d) {
+    if (perm[d] < 0 || perm[d] > 3) {
+      ctx.Fail("perm must be a permutation of 0..3");
+      return;
+    }
+    out[d] = in[perm[d]];
+    from[d] = stride[perm[d]];
+  }
+  float* y = ctx.Output(0, {out[0], out[1], out[2], out[3]});
+  if (!y) return;
+  for (int64_t a = 0; a < out[0]; ++a)
+    for (int64_t b = 0; b < out[1]; ++b)
+      for (int64_t c = 0; c < out[2]; ++c) {
+        const float* __restrict src = x + a * from[0] + b * from[1] + c * from[2];
+        float* __restrict dst = y + ((a * out[1] + b) * out[2] + c) * out[3];
+        for (int64_t d = 0; d < out[3]; ++d) dst[d] = src[d * from[3]];
+      }
+}
+
 void* CreateKernel(TF_OpKernelConstruction* construction) {
   auto* kernel = new Kernel();
   TF_Status* status = TF_NewStatus();
@@ -386,6 +500,9 @@ void* CreateKernel(TF_OpKernelConstruction* construction) {
   TF_DeleteStatus(status);
   return kernel;
 }
+
+// For the ops without an epsilon attribute.
+void* CreatePlainKernel(TF_OpKernelConstruction*) { return new Kernel(); }
 
 void DeleteKernel(void* kernel) { delete static_cast<Kernel*>(kernel); }
 
@@ -406,7 +523,14 @@ struct OpSpec {
   std::vector<const char*> inputs, outputs;
   void (*shape)(TF_ShapeInferenceContext*, TF_Status*);
   void (*compute)(void*, TF_OpKernelContext*);
+  bool epsilon = true;
+  const char* attr = nullptr;  // another attribute instead of epsilon
+  void* (*create)(TF_OpKernelConstruction*) = nullptr;
+  void (*destroy)(void*) = nullptr;
 };
+
+// The pool's output shape is not an input's; eager execution does not need it.
+void UnknownShape(TF_ShapeInferenceContext*, TF_Status*) {}
 
 std::string RegisterAll() {
   const std::vector<OpSpec> specs = {
@@ -434,6 +558,11 @@ std::string RegisterAll() {
        {"dx: float", "dgamma: float", "ddy: float"},
        ShapeLikeInputs<0, 1, 0>,
        ComputeGradGrad<true>},
+      {"HoptmAvgPool2", {"x: float"}, {"y: float"}, UnknownShape, ComputeAvgPool2, false},
+      {"HoptmAvgPool2Grad", {"dy: float", "input: float"}, {"dx: float"}, ShapeLikeInputs<1>, ComputeAvgPool2Grad,
+       false},
+      {"HoptmTranspose4", {"x: float"}, {"y: float"}, UnknownShape, ComputeTranspose4, false, "perm: list(int)",
+       CreateTransposeKernel, DeleteTransposeKernel},
   };
   TF_Status* status = TF_NewStatus();
   std::string error;
@@ -441,14 +570,17 @@ std::string RegisterAll() {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(spec.name);
     for (const char* in : spec.inputs) TF_OpDefinitionBuilderAddInput(op, in);
     for (const char* out : spec.outputs) TF_OpDefinitionBuilderAddOutput(op, out);
-    TF_OpDefinitionBuilderAddAttr(op, "epsilon: float = 1e-5");
+    if (spec.epsilon) TF_OpDefinitionBuilderAddAttr(op, "epsilon: float = 1e-5");
+    if (spec.attr != nullptr) TF_OpDefinitionBuilderAddAttr(op, spec.attr);
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec.shape);
     TF_RegisterOpDefinition(op, status);
     if (TF_GetCode(status) != TF_OK) {
       error = std::string(spec.name) + ": " + TF_Message(status);
       break;
     }
-    TF_KernelBuilder* builder = TF_NewKernelBuilder(spec.name, "CPU", CreateKernel, spec.compute, DeleteKernel);
+    TF_KernelBuilder* builder = TF_NewKernelBuilder(
+        spec.name, "CPU", spec.create ? spec.create : spec.epsilon ? CreateKernel : CreatePlainKernel, spec.compute,
+        spec.destroy ? spec.destroy : DeleteKernel);
     TF_RegisterKernelBuilder(spec.name, builder, status);
     if (TF_GetCode(status) != TF_OK) {
       error = std::string(spec.name) + " kernel: " + TF_Message(status);
@@ -474,7 +606,8 @@ NAPI_MODULE_INIT() {
   napi_value ops;
   napi_create_string_utf8(env,
                           "HoptmInstanceNorm,HoptmInstanceNormGrad,HoptmInstanceNormGradGrad,"
-                          "HoptmInstanceNormRelu,HoptmInstanceNormReluGrad,HoptmInstanceNormReluGradGrad",
+                          "HoptmInstanceNormRelu,HoptmInstanceNormReluGrad,HoptmInstanceNormReluGradGrad,"
+                          "HoptmAvgPool2,HoptmAvgPool2Grad,HoptmTranspose4",
                           NAPI_AUTO_LENGTH, &ops);
   napi_set_named_property(env, exports, "ops", ops);
   return exports;

@@ -125,8 +125,9 @@ forEachBackend('instance norm vs the stock composite, to second order', () => {
   });
 });
 
-// The op library's kernels (hoptm-ops.cc) against the composite kernels on the same backend, for each of
-// the three kernels directly. [6,16,16,128] is split over threads; [2,5,5,3] is not.
+// The op library's kernels (hoptm-ops.cc) against the composite kernels on the same backend (the norm
+// kernels, directly) or against tfjs-node's own (pool, filter transposes). [6,16,16,128] is split over
+// threads; [2,5,5,3] is not.
 forEachBackend(
   'tensorflow op library vs composite kernels',
   () => {
@@ -194,6 +195,82 @@ forEachBackend(
           }
         });
       }
+
+    // The 2x2 stride-2 average pool and its gradient against tfjs-node's stock kernels; odd sizes drop the
+    // last row and column.
+    for (const shape of [
+      [2, 5, 5, 3],
+      [6, 16, 16, 128],
+    ])
+      it(`AvgPool 2x2/2 and AvgPoolGrad vs the stock kernels: x=[${shape}]`, async () => {
+        expect(opLibraryStatus()).toEqual({ loaded: true });
+        const x = random(shape, 40) as Tensor4D;
+        const dy = random([shape[0]!, shape[1]! >> 1, shape[2]! >> 1, shape[3]!], 41);
+        const both = () => [
+          tf.avgPool(x, 2, 2, 'valid'),
+          tf
+            .engine()
+            .runKernel(
+              tf.AvgPoolGrad,
+              { dy, input: x },
+              { filterSize: 2, strides: 2, pad: 'valid' },
+            ) as Tensor,
+        ];
+        try {
+          registerTensorflowKernels({ nativeOps: false });
+          const stock = both();
+          registerTensorflowKernels({ nativeOps: true });
+          const native = both();
+          for (const [i, t] of native.entries()) {
+            expect(t.shape).toEqual(stock[i]!.shape);
+            expectClose(await t.data(), await stock[i]!.data(), 1e-6, i === 0 ? 'AvgPool' : 'AvgPoolGrad');
+          }
+          tf.dispose([...stock, ...native]);
+        } finally {
+          registerTensorflowKernels({ nativeOps: true });
+          tf.dispose([x, dy]);
+        }
+      });
+
+    for (const [shape, perm] of [
+      [
+        [128, 128, 3, 3],
+        [2, 3, 1, 0],
+      ],
+      [
+        [3, 3, 16, 8],
+        [3, 2, 0, 1],
+      ],
+      [
+        [5, 4, 3, 2],
+        [2, 3, 1, 0],
+      ],
+    ] as const)
+      it(`conv filter transpose [${perm}] vs the stock kernel: x=[${shape}]`, async () => {
+        const x = random([...shape], 43);
+        try {
+          registerTensorflowKernels({ nativeOps: false });
+          const stock = tf.transpose(x, [...perm]);
+          registerTensorflowKernels({ nativeOps: true });
+          const native = tf.transpose(x, [...perm]);
+          expect(native.shape).toEqual(stock.shape);
+          expect(Array.from(await native.data())).toEqual(Array.from(await stock.data()));
+          tf.dispose([stock, native]);
+        } finally {
+          registerTensorflowKernels({ nativeOps: true });
+          x.dispose();
+        }
+      });
+
+    it('other pools still go to the stock kernel: 3x3 stride 1 same', async () => {
+      const x = random([1, 4, 4, 2], 42) as Tensor4D;
+      const y = tf.avgPool(x, 3, 1, 'same');
+      expect(y.shape).toEqual([1, 4, 4, 2]);
+      // At the corner, SAME padding averages the 2x2 window inside the image (channel 0: offsets 0, 2, 8, 10).
+      const v = await x.data();
+      expect((await y.data())[0]).toBeCloseTo((v[0]! + v[2]! + v[8]! + v[10]!) / 4, 5);
+      tf.dispose([x, y]);
+    });
 
     it('every kernel of the op library is registered on tensorflow', () => {
       for (const kernel of INSTANCE_NORM_KERNELS) expect(tf.getKernel(kernel, 'tensorflow')).toBeDefined();
