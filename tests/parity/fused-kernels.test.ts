@@ -202,7 +202,7 @@ forEachBackend(
       [2, 5, 5, 3],
       [6, 16, 16, 128],
     ])
-      it(`AvgPool 2x2/2 and AvgPoolGrad vs the stock kernels: x=[${shape}]`, async () => {
+      it(`AvgPool 2x2/2 and AvgPoolGrad (ours) vs the stock kernels: x=[${shape}]`, async () => {
         expect(opLibraryStatus()).toEqual({ loaded: true });
         const x = random(shape, 40) as Tensor4D;
         const dy = random([shape[0]!, shape[1]! >> 1, shape[2]! >> 1, shape[3]!], 41);
