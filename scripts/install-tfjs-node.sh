@@ -146,6 +146,39 @@ wheel_file() {
   printf '%s' "$f"
 }
 
+# extract_from_wheel WHEEL OUT LIBS SOURCE...: the wheel's files LIBS (comma-separated, may be empty) and the
+# headers under tensorflow/include that the SOURCEs include, with every header those include in turn, into OUT.
+extract_from_wheel() {
+  python3 - "$@" <<'PY'
+import re, sys, zipfile
+wheel, out, libs, *sources = sys.argv[1:]
+libs = [n for n in libs.split(',') if n]
+root = 'tensorflow/include/'
+includes = lambda text: re.findall(r'^#include "([^"]+)"', text, re.M)
+with zipfile.ZipFile(wheel) as z:
+    names = set(z.namelist())
+    missing = [n for n in libs if n not in names]
+    if missing:
+        sys.exit(f'install-tfjs-node: error: {wheel} has no {missing}')
+    todo, headers = [h for src in sources for h in includes(open(src).read())], set()
+    while todo:
+        h = todo.pop()
+        if h in headers or root + h not in names:
+            continue
+        headers.add(h)
+        todo += includes(z.read(root + h).decode())
+    z.extractall(out, libs + [root + h for h in headers])
+print(f'install-tfjs-node: {len(headers)} C API headers', file=sys.stderr)
+PY
+}
+
+# The pinned TensorFlow wheel (downloaded by download_wheels).
+tensorflow_wheel() {
+  local version
+  version=$(requirements | awk -v n="${TF_WHEEL//_/-}" -F'[= ]+' '$1 == n { print $2 }')
+  wheel_file "$TF_WHEEL" "$version"
+}
+
 dry_run() {
   check_tools
   log "npm: $(npm view "$PACKAGE@$TFJS_NODE_VERSION" dist.integrity) ($PACKAGE@$TFJS_NODE_VERSION)"
@@ -191,33 +224,14 @@ install() {
   find "$stage/node_modules/@tensorflow" -mindepth 1 -maxdepth 1 ! -name "${PACKAGE#@tensorflow/}" -exec rm -rf {} +
   local pkg="$stage/node_modules/$PACKAGE"
 
-  local tf_version wheel
-  tf_version=$(requirements | awk -v n="${TF_WHEEL//_/-}" -F'[= ]+' '$1 == n { print $2 }')
-  wheel=$(wheel_file "$TF_WHEEL" "$tf_version")
+  local wheel
+  wheel=$(tensorflow_wheel)
   log "libtensorflow from ${wheel##*/}"
   mkdir -p "$pkg/deps/lib" "$pkg/deps/include"
   local unpack="$stage/wheel"
   # The libraries, and the headers the binding's sources include, with every header they include in turn.
-  python3 - "$wheel" "$unpack" "$pkg"/binding/*.{cc,h} <<'PY'
-import re, sys, zipfile
-wheel, out, *sources = sys.argv[1:]
-libs = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2']
-root = 'tensorflow/include/'
-with zipfile.ZipFile(wheel) as z:
-    names = set(z.namelist())
-    missing = [n for n in libs if n not in names]
-    if missing:
-        sys.exit(f'install-tfjs-node: error: {wheel} has no {missing}')
-    todo, headers = [h for src in sources for h in re.findall(r'^#include "([^"]+)"', open(src).read(), re.M)], set()
-    while todo:
-        h = todo.pop()
-        if h in headers or root + h not in names:
-            continue
-        headers.add(h)
-        todo += re.findall(r'^#include "([^"]+)"', z.read(root + h).decode(), re.M)
-    z.extractall(out, libs + [root + h for h in headers])
-print(f'install-tfjs-node: {len(headers)} C API headers', file=sys.stderr)
-PY
+  extract_from_wheel "$wheel" "$unpack" tensorflow/libtensorflow_cc.so.2,tensorflow/libtensorflow_framework.so.2 \
+    "$pkg"/binding/*.{cc,h}
   mv "$unpack"/tensorflow/libtensorflow_cc.so.2 "$unpack"/tensorflow/libtensorflow_framework.so.2 "$pkg/deps/lib/"
   cp -r "$unpack"/tensorflow/include/. "$pkg/deps/include/"
   rm -rf "$unpack"
@@ -280,28 +294,13 @@ build_ops() {
   fi
   check_tools
   download_wheels
-  local tf_version wheel
-  tf_version=$(requirements | awk -v n="${TF_WHEEL//_/-}" -F'[= ]+' '$1 == n { print $2 }')
-  wheel=$(wheel_file "$TF_WHEEL" "$tf_version")
+  local wheel
+  wheel=$(tensorflow_wheel)
   rm -rf "$OPS_DIR"
   mkdir -p "$OPS_DIR"
-  python3 - "$wheel" "$OPS_DIR/include" "$OPS_SOURCE" <<'PY'
-import re, sys, zipfile
-wheel, out, source = sys.argv[1:]
-root = 'tensorflow/include/'
-with zipfile.ZipFile(wheel) as z:
-    names = set(z.namelist())
-    todo, headers = re.findall(r'^#include "([^"]+)"', open(source).read(), re.M), set()
-    while todo:
-        h = todo.pop()
-        if h in headers or root + h not in names:
-            continue
-        headers.add(h)
-        todo += re.findall(r'^#include "([^"]+)"', z.read(root + h).decode(), re.M)
-    z.extractall(out, [root + h for h in headers])
-PY
+  extract_from_wheel "$wheel" "$OPS_DIR/include" '' "$OPS_SOURCE"
   local lib="$PKG_DIR/deps/lib" out="$OPS_DIR/hoptm_ops.node"
-  log "compiling ${OPS_SOURCE#"$ROOT"/} against TensorFlow $tf_version's C kernel API"
+  log "compiling ${OPS_SOURCE#"$ROOT"/} against the C kernel API of ${wheel##*/}"
   # shellcheck disable=SC2086 # OPS_FLAGS is a list of flags
   g++ $OPS_FLAGS -I"$(node_headers)/include/node" -I"$OPS_DIR/include/tensorflow/include" "$OPS_SOURCE" \
     -o "$out.tmp" -L"$lib" -l:libtensorflow_framework.so.2 \

@@ -59,79 +59,68 @@ function normKernel(kernel: string, op: string, x: Tensor4D, gamma: Tensor, beta
 type Saved = Tensor[];
 const epsilonOf = (attrs?: NamedAttrMap): number => (attrs?.epsilon as number | undefined) ?? NORM_EPS;
 
-export const instanceNormGradConfig: GradConfig = {
-  kernelName: InstanceNorm,
-  inputsToSave: ['x', 'gamma'],
-  gradFunc: (dy: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
-    const [x, gamma] = saved as [Tensor, Tensor];
-    const [dx, dgamma, dbeta] = tf
-      .engine()
-      .runKernel(InstanceNormGrad, { x, gamma, dy: dy as Tensor }, { epsilon: epsilonOf(attrs) }) as Tensor[];
-    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
-  },
-};
+/**
+ * The norm's gradient runs its gradient kernel. With the fused ReLU the kernel also takes the norm's output
+ * y, for the mask (saved outputs are clones the tape does not connect: right for a piecewise-constant mask).
+ */
+function normGradConfig(kernelName: string, gradKernel: string, relu: boolean): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x', 'gamma'],
+    outputsToSave: relu ? [true] : undefined,
+    gradFunc: (dy: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
+      const [x, gamma, y] = saved as [Tensor, Tensor, Tensor | undefined];
+      const inputs = { x, gamma, ...(relu ? { y: y! } : {}), dy: dy as Tensor };
+      const [dx, dgamma, dbeta] = tf
+        .engine()
+        .runKernel(gradKernel, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
+      return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+    },
+  };
+}
 
-/** Outputs that no gradient reaches come as null; they contribute nothing, as zeros. */
-export const instanceNormGradGradConfig: GradConfig = {
-  kernelName: InstanceNormGrad,
-  inputsToSave: ['x', 'gamma', 'dy'],
-  gradFunc: (dys: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
-    const [x, gamma, dy] = saved as [Tensor, Tensor, Tensor];
-    const [gx, ggamma, gbeta] = dys as (Tensor | null)[];
-    const inputs = {
-      x,
-      gamma,
-      dy,
-      gx: gx ?? tf.zerosLike(x),
-      ggamma: ggamma ?? tf.zerosLike(gamma),
-      gbeta: gbeta ?? tf.zerosLike(gamma),
-    };
-    const [dx, dgamma, ddy] = tf
-      .engine()
-      .runKernel(InstanceNormGradGrad, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
-    return { x: () => dx!, gamma: () => dgamma!, dy: () => ddy! };
-  },
-};
+/**
+ * The gradient kernel's gradient runs the grad-grad kernel. Outputs that no gradient reaches come as null;
+ * they contribute nothing, as zeros. y (the mask's source, piecewise constant) gets a zero gradient.
+ */
+function normGradGradConfig(gradKernel: string, gradGradKernel: string, relu: boolean): GradConfig {
+  return {
+    kernelName: gradKernel,
+    inputsToSave: relu ? ['x', 'gamma', 'y', 'dy'] : ['x', 'gamma', 'dy'],
+    gradFunc: (dys: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
+      const [x, gamma] = saved as [Tensor, Tensor];
+      const [y, dy] = relu ? [saved[2]!, saved[3]!] : [undefined, saved[2]!];
+      const [gx, ggamma, gbeta] = dys as (Tensor | null)[];
+      const inputs = {
+        x,
+        gamma,
+        ...(relu ? { y: y! } : {}),
+        dy,
+        gx: gx ?? tf.zerosLike(x),
+        ggamma: ggamma ?? tf.zerosLike(gamma),
+        gbeta: gbeta ?? tf.zerosLike(gamma),
+      };
+      const [dx, dgamma, ddy] = tf
+        .engine()
+        .runKernel(gradGradKernel, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
+      return {
+        x: () => dx!,
+        gamma: () => dgamma!,
+        dy: () => ddy!,
+        ...(relu ? { y: () => tf.zerosLike(y!) } : {}),
+      };
+    },
+  };
+}
 
-export const instanceNormReluGradConfig: GradConfig = {
-  kernelName: InstanceNormRelu,
-  inputsToSave: ['x', 'gamma'],
-  outputsToSave: [true],
-  gradFunc: (dy: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
-    const [x, gamma, y] = saved as [Tensor, Tensor, Tensor];
-    const [dx, dgamma, dbeta] = tf
-      .engine()
-      .runKernel(
-        InstanceNormReluGrad,
-        { x, gamma, y, dy: dy as Tensor },
-        { epsilon: epsilonOf(attrs) },
-      ) as Tensor[];
-    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
-  },
-};
-
-/** As instanceNormGradGradConfig; y is the mask's source, piecewise constant: zero gradient. */
-export const instanceNormReluGradGradConfig: GradConfig = {
-  kernelName: InstanceNormReluGrad,
-  inputsToSave: ['x', 'gamma', 'y', 'dy'],
-  gradFunc: (dys: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
-    const [x, gamma, y, dy] = saved as [Tensor, Tensor, Tensor, Tensor];
-    const [gx, ggamma, gbeta] = dys as (Tensor | null)[];
-    const inputs = {
-      x,
-      gamma,
-      y,
-      dy,
-      gx: gx ?? tf.zerosLike(x),
-      ggamma: ggamma ?? tf.zerosLike(gamma),
-      gbeta: gbeta ?? tf.zerosLike(gamma),
-    };
-    const [dx, dgamma, ddy] = tf
-      .engine()
-      .runKernel(InstanceNormReluGradGrad, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
-    return { x: () => dx!, gamma: () => dgamma!, y: () => tf.zerosLike(y), dy: () => ddy! };
-  },
-};
+export const instanceNormGradConfig = normGradConfig(InstanceNorm, InstanceNormGrad, false);
+export const instanceNormGradGradConfig = normGradGradConfig(InstanceNormGrad, InstanceNormGradGrad, false);
+export const instanceNormReluGradConfig = normGradConfig(InstanceNormRelu, InstanceNormReluGrad, true);
+export const instanceNormReluGradGradConfig = normGradGradConfig(
+  InstanceNormReluGrad,
+  InstanceNormReluGradGrad,
+  true,
+);
 
 /** The method needs second order only; say so rather than fail deep in tfjs. */
 export const instanceNormThirdOrderConfigs: GradConfig[] = [

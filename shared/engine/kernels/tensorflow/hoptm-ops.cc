@@ -1,12 +1,14 @@
-// TensorFlow CPU ops for the `tensorflow` backend: instance norm (alone, or with the ReLU after it), its
-// gradient and the gradient of that gradient, each one pass-fused kernel instead of ~6, ~11 and ~40
-// TensorFlow ops over the activation
-// (the meta-gradient runs all three at every layer of every inner step). Written against TensorFlow's
-// stable C kernel API (tensorflow/c/kernels.h, ops.h), so it needs only the C headers of the wheel that
-// tfjs-node is built against, and built as a Node addon: loading it with require() registers the ops in
-// the libtensorflow_framework that tfjs-node has already loaded, after which tfjs-node's
-// executeMultipleOutputs runs them by name. scripts/install-tfjs-node.sh builds it; the maths is
-// docs/backends.md's and matches shared/engine/ops/instance-norm.ts, whose composite is the reference.
+// TensorFlow CPU ops for the `tensorflow` backend (docs/architecture.md section 8): instance norm, alone or
+// with the ReLU after it, its gradient and the gradient of that gradient, each one pass-fused kernel instead
+// of ~6, ~11 and ~40 TensorFlow ops over the activation (the meta-gradient runs all three at every layer of
+// every inner step); the 2x2 average pool's gradient; the conv filters' OIHW/HWIO transposes.
+//
+// Written against TensorFlow's stable C kernel API (tensorflow/c/kernels.h, ops.h), so it needs only the C
+// headers of the wheel that tfjs-node is built against, and built as a Node addon: loading it with require()
+// registers the ops in the libtensorflow_framework that tfjs-node has already loaded, after which
+// tfjs-node's executeMultipleOutputs runs them by name. scripts/install-tfjs-node.sh builds it. The norm
+// kernels' maths is shared/engine/ops/instance-norm.ts's, whose compositions are the reference
+// (tests/parity/fused-kernels.test.ts).
 //
 // Layout NHWC, float32. Statistics per (sample, channel) over H x W, accumulated in double:
 //   mean, c = x - mean, var = mean(c^2), r = 1/sqrt(var + eps), xhat = c * r.
