@@ -38,33 +38,60 @@ function intentFor(path: string, extra: string[] = []): RunIntent & { pipeline: 
   };
 }
 
+/** Resolves once the server lists `activity` as in flight for the run; throws if the run ends first. */
+async function waitForPendingActivity(runId: string, activity: string): Promise<void> {
+  for (;;) {
+    const status = await runStatus(client, runId);
+    if (status.pending.some((p) => p.activity === activity)) return;
+    if (status.status !== 'RUNNING')
+      throw new Error(`run ${runId} ended (${status.status}) before ${activity}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('data checks', () => {
   it('data-arrived: runs new content once, skips it unchanged, runs again after the data changes', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'hoptm-data-')), 'pathmnist.npz');
     writePathmnist(path, 1);
     const intent = intentFor(path);
     const workers = await inProcessWorkers({ pipeline: intent.pipeline });
-    await workers.runUntil(
+    const first = await workers.runUntil(
       (async () => {
-        const first = await checkData(client, intent);
-        expect(first.action).toBe('started');
-        await client.workflow.getHandle(first.runId).result();
+        const started = await checkData(client, intent);
+        expect(started.action).toBe('started');
+        await client.workflow.getHandle(started.runId).result();
 
         const again = await checkData(client, intent);
-        expect(again).toMatchObject({ action: 'skipped', runId: first.runId });
+        expect(again).toMatchObject({ action: 'skipped', runId: started.runId });
         expect(again.reason).toMatch(/data unchanged/);
+        return started;
+      })(),
+    );
 
+    // With no GPU worker the next run holds after validating its data, at its first expert: in progress for
+    // as long as the test needs, however fast the engine (a race before: the run could end first).
+    const cpuOnly = await inProcessWorkers({ pipeline: intent.pipeline, roles: ['cpu'] });
+    const changed = await cpuOnly.runUntil(
+      (async () => {
         writePathmnist(path, 2);
-        const changed = await checkData(client, intent);
-        expect(changed.action).toBe('started');
-        expect(changed.runId).not.toBe(first.runId);
-        expect(changed.datasetHash).not.toBe(first.datasetHash);
+        const started = await checkData(client, intent);
+        expect(started.action).toBe('started');
+        expect(started.runId).not.toBe(first.runId);
+        expect(started.datasetHash).not.toBe(first.datasetHash);
+        await waitForPendingActivity(started.runId, 'trainExpert');
 
         // While that run is in progress, new data for the same config does not start a second run...
         writePathmnist(path, 3);
         const overlapping = await checkData(client, intent);
         expect(overlapping.action).toBe('skipped');
         expect(overlapping.reason).toMatch(/still in progress/);
+        return started;
+      })(),
+    );
+
+    const all = await inProcessWorkers({ pipeline: intent.pipeline });
+    await all.runUntil(
+      (async () => {
         // ...the run in progress stops on the changed data (it never mixes two datasets)...
         await expect(client.workflow.getHandle(changed.runId).result()).rejects.toThrow();
         expect((await runStatus(client, changed.runId)).error).toMatch(/changed under run/);
