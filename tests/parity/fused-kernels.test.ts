@@ -9,10 +9,16 @@ import {
   InstanceNormRelu,
   InstanceNormReluGrad,
   InstanceNormReluGradGrad,
+  InstanceNormReluPool,
+  InstanceNormReluPoolGrad,
+  InstanceNormReluPoolGradGrad,
   NORM_EPS,
   instanceNorm,
   instanceNormRelu,
+  instanceNormReluPool,
 } from '../../shared/engine/ops/instance-norm.ts';
+import { SAMPLE_TAPS_KERNELS, SampleTaps, SampleTapsAdjoint } from '../../shared/engine/ops/sample-taps.ts';
+import { rotateTaps } from '../../shared/engine/dsa/taps.ts';
 import { registerTensorflowKernels } from '../../shared/engine/kernels/tensorflow/register.ts';
 import { opLibraryStatus } from '../../shared/engine/backends/tensorflow.ts';
 import { forEachBackend, TEST_BACKENDS } from '../helpers/backends.ts';
@@ -45,12 +51,16 @@ const random = (shape: number[], seed: number, scale = 1): Tensor =>
  * its gradient needs every second derivative of the norm (x-x, x-gamma, and through dy = dL/dy back to x,
  * gamma and beta), and every cotangent of the gradient kernel (gx = u, ggamma = v, gbeta = z).
  */
-function secondOrder(norm: (x: Tensor, g: Tensor, b: Tensor) => Tensor, shape: number[]): Tensor[] {
+function secondOrder(
+  norm: (x: Tensor, g: Tensor, b: Tensor) => Tensor,
+  shape: number[],
+  outShape = shape,
+): Tensor[] {
   const c = shape[3]!;
   const [x, gamma, beta] = [random(shape, 1, 2), random([c], 2), random([c], 3)];
   const [w, w2, u, v, z] = [
-    random(shape, 4),
-    random(shape, 5),
+    random(outShape, 4),
+    random(outShape, 5),
     random(shape, 6),
     random([c], 7),
     random([c], 8),
@@ -67,25 +77,53 @@ function secondOrder(norm: (x: Tensor, g: Tensor, b: Tensor) => Tensor, shape: n
 }
 
 forEachBackend('instance norm vs the stock composite, to second order', () => {
-  const variants: [string, (x: Tensor, g: Tensor, b: Tensor) => Tensor, typeof stockComposite][] = [
-    ['instanceNorm', (x, g, b) => instanceNorm(x as Tensor4D, g, b), stockComposite],
+  const pooled = ([n, h, w, c]: number[]): number[] => [n!, h! / 2, w! / 2, c!];
+  const variants: [
+    string,
+    (x: Tensor, g: Tensor, b: Tensor) => Tensor,
+    typeof stockComposite,
+    number[][],
+    (shape: number[]) => number[],
+  ][] = [
+    [
+      'instanceNorm',
+      (x, g, b) => instanceNorm(x as Tensor4D, g, b),
+      stockComposite,
+      [
+        [2, 5, 5, 3],
+        [3, 4, 6, 8],
+      ],
+      (shape) => shape,
+    ],
     [
       'instanceNormRelu',
       (x, g, b) => instanceNormRelu(x as Tensor4D, g, b),
       (x, g, b) => tf.relu(stockComposite(x, g, b)),
+      [
+        [2, 5, 5, 3],
+        [3, 4, 6, 8],
+      ],
+      (shape) => shape,
+    ],
+    [
+      'instanceNormReluPool',
+      (x, g, b) => instanceNormReluPool(x as Tensor4D, g, b),
+      (x, g, b) => tf.avgPool(tf.relu(stockComposite(x, g, b)) as Tensor4D, 2, 2, 'valid'),
+      [
+        [2, 4, 6, 3],
+        [3, 6, 4, 8],
+      ],
+      pooled,
     ],
   ];
-  for (const [name, ours, stock] of variants)
-    for (const shape of [
-      [2, 5, 5, 3],
-      [3, 4, 6, 8],
-    ]) {
+  for (const [name, ours, stock, shapes, outShape] of variants)
+    for (const shape of shapes) {
       it(`${name}: d/d(x, gamma, beta) of a function of the first gradient: x=[${shape}]`, async () => {
-        const got = secondOrder(ours, shape);
-        const want = secondOrder(stock, shape);
+        const got = secondOrder(ours, shape, outShape(shape));
+        const want = secondOrder(stock, shape, outShape(shape));
         for (const [i, input] of ['x', 'gamma', 'beta'].entries()) {
           const expected = await want[i]!.data();
-          if (input !== 'beta' || name === 'instanceNormRelu')
+          if (input !== 'beta' || name !== 'instanceNorm')
             expect(Math.max(...Array.from(expected, Math.abs)), input).toBeGreaterThan(1e-3);
           expectClose(await got[i]!.data(), expected, 1e-3, `d/d${input}`);
         }
@@ -114,6 +152,26 @@ forEachBackend('instance norm vs the stock composite, to second order', () => {
         ),
       )(x);
     expect(thirdOrderRelu).toThrow('instance norm: third-order derivatives are not implemented');
+    const thirdOrderPool = () =>
+      tf.grad((xi: Tensor) =>
+        tf.sum(
+          tf.grad((xj: Tensor) =>
+            tf.sum(
+              tf.grad((xk: Tensor) => tf.sum(tf.square(instanceNormReluPool(xk as Tensor4D, g, b))))(xj),
+            ),
+          )(xi),
+        ),
+      )(x);
+    expect(thirdOrderPool).toThrow('instance norm: third-order derivatives are not implemented');
+    tf.dispose([x, g, b]);
+  });
+
+  it('instanceNormReluPool refuses an odd height or width, naming the shape', () => {
+    const x = tf.zeros([1, 3, 4, 2]) as Tensor4D;
+    const [g, b] = [tf.ones([2]), tf.zeros([2])];
+    expect(() => instanceNormReluPool(x, g, b)).toThrow(
+      'instanceNormReluPool: expected NHWC activations of even height and width, got [1,3,4,2]',
+    );
     tf.dispose([x, g, b]);
   });
 
@@ -170,11 +228,45 @@ forEachBackend(
         }),
       ],
     ];
-    for (const shape of [
-      [2, 5, 5, 3],
-      [6, 16, 16, 128],
-    ])
-      for (const [kernel, inputsOf] of cases) {
+    const half = ([n, h, w, c]: number[]): number[] => [n!, h! / 2, w! / 2, c!];
+    // The pool variants recompute the ReLU mask from x, gamma and beta: both sides must agree on it.
+    const poolCases: typeof cases = [
+      [
+        InstanceNormReluPool,
+        (s) => ({ x: random(s, 50, 3), gamma: random([s[3]!], 51), beta: random([s[3]!], 52) }),
+      ],
+      [
+        InstanceNormReluPoolGrad,
+        (s) => ({
+          x: random(s, 53, 3),
+          gamma: random([s[3]!], 54),
+          beta: random([s[3]!], 55),
+          dy: random(half(s), 56),
+        }),
+      ],
+      [
+        InstanceNormReluPoolGradGrad,
+        (s) => ({
+          x: random(s, 57, 3),
+          gamma: random([s[3]!], 58),
+          beta: random([s[3]!], 59),
+          dy: random(half(s), 60),
+          gx: random(s, 61),
+          ggamma: random([s[3]!], 62),
+          gbeta: random([s[3]!], 63),
+        }),
+      ],
+    ];
+    const runs: [number[], typeof cases][] = [
+      [[2, 5, 5, 3], cases],
+      [
+        [6, 16, 16, 128],
+        [...cases, ...poolCases],
+      ],
+      [[2, 4, 6, 3], poolCases],
+    ];
+    for (const [shape, kernels] of runs)
+      for (const [kernel, inputsOf] of kernels) {
         it(`${kernel}: x=[${shape}]`, async () => {
           expect(opLibraryStatus(), 'the op library (scripts/install-tfjs-node.sh builds it)').toEqual({
             loaded: true,
@@ -272,8 +364,60 @@ forEachBackend(
       tf.dispose([x, y]);
     });
 
+    for (const shape of [
+      [2, 5, 7, 3],
+      [10, 32, 32, 3],
+    ])
+      it(`DSA resampling and its adjoint (ours) vs the composites: x=[${shape}]`, async () => {
+        const [n, h, w] = shape as [number, number, number, number];
+        const taps = rotateTaps(
+          n,
+          h,
+          w,
+          Array.from({ length: n }, (_, i) => 0.4 * i - 1),
+        );
+        const index = tf.tensor1d(taps.index, 'int32');
+        const weight = tf.tensor1d(taps.weight);
+        const x = random(shape, 44);
+        const both = () => [
+          run(SampleTaps, { images: x, index, weight })[0]!,
+          run(SampleTapsAdjoint, { dy: x, index, weight })[0]!,
+        ];
+        try {
+          registerTensorflowKernels({ nativeOps: false });
+          const composite = both();
+          registerTensorflowKernels({ nativeOps: true });
+          const native = both();
+          for (const [i, t] of native.entries()) {
+            expect(t.shape).toEqual(shape);
+            expectClose(await t.data(), await composite[i]!.data(), 1e-6, SAMPLE_TAPS_KERNELS[i]!);
+          }
+          tf.dispose([...composite, ...native]);
+        } finally {
+          registerTensorflowKernels({ nativeOps: true });
+          tf.dispose([x, index, weight]);
+        }
+      });
+
+    it('the resampling kernel refuses a tap outside the images, naming it', () => {
+      const x = random([1, 2, 2, 1], 45);
+      const index = tf.tensor1d([0, 1, 2, 4], 'int32');
+      const weight = tf.ones([4]);
+      expect(() => run(SampleTaps, { images: x, index, weight })).toThrow('index 4 is outside the 4 pixels');
+      tf.dispose([x, index, weight]);
+    });
+
     it('every kernel of the op library is registered on tensorflow', () => {
-      for (const kernel of INSTANCE_NORM_KERNELS) expect(tf.getKernel(kernel, 'tensorflow')).toBeDefined();
+      for (const kernel of [...INSTANCE_NORM_KERNELS, ...SAMPLE_TAPS_KERNELS])
+        expect(tf.getKernel(kernel, 'tensorflow')).toBeDefined();
+    });
+
+    it('the fused pool kernel refuses an odd height, saying why', () => {
+      const inputs = { x: random([1, 3, 4, 2], 64), gamma: random([2], 65), beta: random([2], 66) };
+      expect(() => run(InstanceNormReluPool, inputs)).toThrow(
+        'the fused 2x2 pool needs an even height and width',
+      );
+      tf.dispose(Object.values(inputs));
     });
   },
   { backends: TEST_BACKENDS.filter((b) => b === 'tensorflow') },

@@ -1,7 +1,7 @@
 import { tf } from '../tf.ts';
 import type { Tensor1D, Tensor2D, Tensor4D } from '../tf.ts';
 import { convNetLayout, type ConvNetConfig, type ConvNetLayout } from './layout.ts';
-import { instanceNormRelu } from '../ops/instance-norm.ts';
+import { canFusePool, instanceNormRelu, instanceNormReluPool } from '../ops/instance-norm.ts';
 
 /** Per-layer tensors sliced from the flat vector, in tfjs's layouts (HWIO conv filters). */
 function unflatten(flat: Tensor1D, layout: ConvNetLayout): Map<string, tf.Tensor> {
@@ -48,8 +48,10 @@ export function convNetForward(flat: Tensor1D, images: Tensor4D, cfg: ConvNetCon
       // is zero (PyTorch computes both: rounding noise of ~1e-9). It stays in the parameter vector, whose
       // layout is PyTorch's. Adding it and reducing its gradient cost ~5 % of a meta-gradient.
       x = tf.conv2d(x, get(`conv${d}.weight`) as Tensor4D, 1, 'same');
-      x = instanceNormRelu(x, get(`norm${d}.weight`), get(`norm${d}.bias`));
-      x = tf.avgPool(x, 2, 2, 'valid');
+      const [gamma, beta] = [get(`norm${d}.weight`), get(`norm${d}.bias`)];
+      x = canFusePool(x.shape)
+        ? instanceNormReluPool(x, gamma, beta)
+        : tf.avgPool(instanceNormRelu(x, gamma, beta), 2, 2, 'valid');
     }
     const n = images.shape[0];
     // The reference flattens NCHW (channel-major); transpose before flattening to match its fc layout.

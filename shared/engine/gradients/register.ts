@@ -9,13 +9,11 @@ import { registerReluGradKernels, reluGradConfig, reluGradGradConfig } from './r
 import { stopGradientGradConfig } from '../ops/stop-gradient.ts';
 import { broadcastToGradConfig, registerBroadcastToKernels } from '../ops/broadcast.ts';
 import {
-  instanceNormGradConfig,
-  instanceNormGradGradConfig,
-  instanceNormReluGradConfig,
-  instanceNormReluGradGradConfig,
+  instanceNormGradConfigs,
   instanceNormThirdOrderConfigs,
   registerInstanceNormKernels,
 } from '../ops/instance-norm.ts';
+import { registerSampleTapsKernels, sampleTapsGradConfigs } from '../ops/sample-taps.ts';
 
 /** Every gradient this project adds or replaces; a test asserts each one is the one in force. */
 export const ENGINE_GRADIENTS: readonly GradConfig[] = [
@@ -28,11 +26,9 @@ export const ENGINE_GRADIENTS: readonly GradConfig[] = [
   meanGradConfig,
   tileGradConfig,
   broadcastToGradConfig,
-  instanceNormGradConfig,
-  instanceNormGradGradConfig,
-  instanceNormReluGradConfig,
-  instanceNormReluGradGradConfig,
+  ...instanceNormGradConfigs,
   ...instanceNormThirdOrderConfigs,
+  ...sampleTapsGradConfigs,
   stopGradientGradConfig,
   logicalNotGradConfig,
   ...comparisonGradConfigs,
@@ -47,6 +43,7 @@ export function registerEngineGradients(): void {
   registerReluGradKernels();
   registerBroadcastToKernels();
   registerInstanceNormKernels();
+  registerSampleTapsKernels();
   for (const config of ENGINE_GRADIENTS) {
     if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
   }

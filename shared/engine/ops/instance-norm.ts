@@ -26,6 +26,9 @@ export const NORM_EPS = 1e-5;
  *   grad-grad: (x, gamma, dy, gx, ggamma, gbeta) -> d/d(x, gamma, dy) of <gx,dx> + <ggamma,dgamma> + <gbeta,dbeta>.
  * The same three with the ReLU that follows the norm in every ConvNet block fused in (`instanceNormRelu`):
  * their gradients take the output y for the mask y > 0, piecewise constant, so no derivative flows through it.
+ * And the same three with the 2x2 average pool after the ReLU fused in too (`instanceNormReluPool`, every
+ * ConvNet block): the gradients take the pooled dy and recompute the mask from x, gamma and beta (the norm's
+ * full-size output, its pool and the pool's gradient are then never written: ~15 % of a meta-gradient).
  * Every backend composes them from its own kernels; on `tensorflow` they are single TensorFlow ops when
  * the project's op library is loaded (kernels/tensorflow/hoptm-ops.cc). Each kernel recomputes the
  * statistics from x rather than taking forward values, so every derivative stays a function of the
@@ -37,6 +40,9 @@ export const InstanceNormGradGrad = 'HoptmInstanceNormGradGrad';
 export const InstanceNormRelu = 'HoptmInstanceNormRelu';
 export const InstanceNormReluGrad = 'HoptmInstanceNormReluGrad';
 export const InstanceNormReluGradGrad = 'HoptmInstanceNormReluGradGrad';
+export const InstanceNormReluPool = 'HoptmInstanceNormReluPool';
+export const InstanceNormReluPoolGrad = 'HoptmInstanceNormReluPoolGrad';
+export const InstanceNormReluPoolGradGrad = 'HoptmInstanceNormReluPoolGradGrad';
 
 export function instanceNorm(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
   return normKernel(InstanceNorm, 'instanceNorm', x, gamma, beta);
@@ -46,6 +52,22 @@ export function instanceNorm(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D
 export function instanceNormRelu(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
   return normKernel(InstanceNormRelu, 'instanceNormRelu', x, gamma, beta);
 }
+
+/**
+ * avgPool(relu(instanceNorm(x, gamma, beta)), 2, 2, 'valid') as one kernel, for an even height and width
+ * (`canFusePool`; an odd one would drop the last row or column, which the fused gradients do not model).
+ */
+export function instanceNormReluPool(x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
+  if (!canFusePool(x.shape)) {
+    throw new Error(
+      `instanceNormReluPool: expected NHWC activations of even height and width, got [${x.shape}]`,
+    );
+  }
+  return normKernel(InstanceNormReluPool, 'instanceNormReluPool', x, gamma, beta);
+}
+
+export const canFusePool = (shape: readonly number[]): boolean =>
+  shape.length === 4 && shape[1]! % 2 === 0 && shape[2]! % 2 === 0;
 
 function normKernel(kernel: string, op: string, x: Tensor4D, gamma: Tensor, beta: Tensor): Tensor4D {
   if (x.rank !== 4) throw new Error(`${op}: expected NHWC activations, got [${x.shape}]`);
@@ -60,17 +82,21 @@ type Saved = Tensor[];
 const epsilonOf = (attrs?: NamedAttrMap): number => (attrs?.epsilon as number | undefined) ?? NORM_EPS;
 
 /**
- * The norm's gradient runs its gradient kernel. With the fused ReLU the kernel also takes the norm's output
- * y, for the mask (saved outputs are clones the tape does not connect: right for a piecewise-constant mask).
+ * What the gradient kernels of a fused ReLU take for its mask: the norm's output y (a saved output: a clone
+ * the tape does not connect, right for a piecewise-constant mask), or, with the pool fused too, beta (the
+ * kernels recompute the mask from x, gamma and beta). Either gets a zero gradient from the grad-grad.
  */
-function normGradConfig(kernelName: string, gradKernel: string, relu: boolean): GradConfig {
+type MaskSource = 'y' | 'beta' | undefined;
+
+/** The norm's gradient runs its gradient kernel. */
+function normGradConfig(kernelName: string, gradKernel: string, mask: MaskSource): GradConfig {
   return {
     kernelName,
-    inputsToSave: ['x', 'gamma'],
-    outputsToSave: relu ? [true] : undefined,
+    inputsToSave: mask === 'beta' ? ['x', 'gamma', 'beta'] : ['x', 'gamma'],
+    outputsToSave: mask === 'y' ? [true] : undefined,
     gradFunc: (dy: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
-      const [x, gamma, y] = saved as [Tensor, Tensor, Tensor | undefined];
-      const inputs = { x, gamma, ...(relu ? { y: y! } : {}), dy: dy as Tensor };
+      const [x, gamma, source] = saved as [Tensor, Tensor, Tensor | undefined];
+      const inputs = { x, gamma, ...(mask ? { [mask]: source! } : {}), dy: dy as Tensor };
       const [dx, dgamma, dbeta] = tf
         .engine()
         .runKernel(gradKernel, inputs, { epsilon: epsilonOf(attrs) }) as Tensor[];
@@ -81,20 +107,20 @@ function normGradConfig(kernelName: string, gradKernel: string, relu: boolean): 
 
 /**
  * The gradient kernel's gradient runs the grad-grad kernel. Outputs that no gradient reaches come as null;
- * they contribute nothing, as zeros. y (the mask's source, piecewise constant) gets a zero gradient.
+ * they contribute nothing, as zeros. The mask's source (piecewise constant) gets a zero gradient.
  */
-function normGradGradConfig(gradKernel: string, gradGradKernel: string, relu: boolean): GradConfig {
+function normGradGradConfig(gradKernel: string, gradGradKernel: string, mask: MaskSource): GradConfig {
   return {
     kernelName: gradKernel,
-    inputsToSave: relu ? ['x', 'gamma', 'y', 'dy'] : ['x', 'gamma', 'dy'],
+    inputsToSave: mask ? ['x', 'gamma', mask, 'dy'] : ['x', 'gamma', 'dy'],
     gradFunc: (dys: Tensor | Tensor[], saved: Saved, attrs?: NamedAttrMap) => {
       const [x, gamma] = saved as [Tensor, Tensor];
-      const [y, dy] = relu ? [saved[2]!, saved[3]!] : [undefined, saved[2]!];
+      const [source, dy] = mask ? [saved[2]!, saved[3]!] : [undefined, saved[2]!];
       const [gx, ggamma, gbeta] = dys as (Tensor | null)[];
       const inputs = {
         x,
         gamma,
-        ...(relu ? { y: y! } : {}),
+        ...(mask ? { [mask]: source! } : {}),
         dy,
         gx: gx ?? tf.zerosLike(x),
         ggamma: ggamma ?? tf.zerosLike(gamma),
@@ -107,25 +133,26 @@ function normGradGradConfig(gradKernel: string, gradGradKernel: string, relu: bo
         x: () => dx!,
         gamma: () => dgamma!,
         dy: () => ddy!,
-        ...(relu ? { y: () => tf.zerosLike(y!) } : {}),
+        ...(mask ? { [mask]: () => tf.zerosLike(source!) } : {}),
       };
     },
   };
 }
 
-export const instanceNormGradConfig = normGradConfig(InstanceNorm, InstanceNormGrad, false);
-export const instanceNormGradGradConfig = normGradGradConfig(InstanceNormGrad, InstanceNormGradGrad, false);
-export const instanceNormReluGradConfig = normGradConfig(InstanceNormRelu, InstanceNormReluGrad, true);
-export const instanceNormReluGradGradConfig = normGradGradConfig(
-  InstanceNormReluGrad,
-  InstanceNormReluGradGrad,
-  true,
-);
+export const instanceNormGradConfigs: GradConfig[] = [
+  normGradConfig(InstanceNorm, InstanceNormGrad, undefined),
+  normGradGradConfig(InstanceNormGrad, InstanceNormGradGrad, undefined),
+  normGradConfig(InstanceNormRelu, InstanceNormReluGrad, 'y'),
+  normGradGradConfig(InstanceNormReluGrad, InstanceNormReluGradGrad, 'y'),
+  normGradConfig(InstanceNormReluPool, InstanceNormReluPoolGrad, 'beta'),
+  normGradGradConfig(InstanceNormReluPoolGrad, InstanceNormReluPoolGradGrad, 'beta'),
+];
 
 /** The method needs second order only; say so rather than fail deep in tfjs. */
 export const instanceNormThirdOrderConfigs: GradConfig[] = [
   InstanceNormGradGrad,
   InstanceNormReluGradGrad,
+  InstanceNormReluPoolGradGrad,
 ].map((kernelName) => ({
   kernelName,
   gradFunc: () => {
@@ -227,6 +254,22 @@ const withRelu =
     return outputs.map((out, i) => (i === masks.output ? mask(out) : out));
   };
 
+const POOL = { filterSize: [2, 2], strides: [2, 2], pad: 'valid' } as const;
+
+/**
+ * The fused ReLU and pool around a composite: the mask y > 0 is recomputed from x, gamma and beta; dy comes
+ * pooled, spread by the pool's gradient and masked on the way in; d/ddy is masked and pooled on the way out.
+ */
+const withReluPool =
+  (composite: Composite, output?: number): Composite =>
+  (ops, inputs, epsilon) => {
+    const y = ops.run(tf.Relu, { x: compositeForward(ops, inputs, epsilon)[0]! });
+    const mask = (v: TensorInfo): TensorInfo => ops.run(ReluGrad, { dy: v, y });
+    const dy = mask(ops.run(tf.AvgPoolGrad, { dy: inputs.dy!, input: y }, POOL));
+    const outputs = composite(ops, { ...inputs, dy }, epsilon);
+    return outputs.map((out, i) => (i === output ? ops.run(tf.AvgPool, { x: mask(out) }, POOL) : out));
+  };
+
 const COMPOSITES: Record<string, Composite> = {
   [InstanceNorm]: compositeForward,
   [InstanceNormGrad]: compositeGrad,
@@ -236,6 +279,11 @@ const COMPOSITES: Record<string, Composite> = {
   ],
   [InstanceNormReluGrad]: withRelu(compositeGrad, { input: true }),
   [InstanceNormReluGradGrad]: withRelu(compositeGradGrad, { input: true, output: 2 }),
+  [InstanceNormReluPool]: (ops, inputs, epsilon) => [
+    ops.run(tf.AvgPool, { x: ops.run(tf.Relu, { x: compositeForward(ops, inputs, epsilon)[0]! }) }, POOL),
+  ],
+  [InstanceNormReluPoolGrad]: withReluPool(compositeGrad),
+  [InstanceNormReluPoolGradGrad]: withReluPool(compositeGradGrad, 2),
 };
 
 /** Each kernel composed from the backend's own kernels (every backend; tensorflow without the op library). */
@@ -261,6 +309,9 @@ export const INSTANCE_NORM_KERNELS = [
   InstanceNormRelu,
   InstanceNormReluGrad,
   InstanceNormReluGradGrad,
+  InstanceNormReluPool,
+  InstanceNormReluPoolGrad,
+  InstanceNormReluPoolGradGrad,
 ] as const;
 
 /** Registers the composite kernels for every backend; idempotent. */

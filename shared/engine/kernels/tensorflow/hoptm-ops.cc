@@ -1,7 +1,8 @@
 // TensorFlow CPU ops for the `tensorflow` backend (docs/architecture.md section 8): instance norm, alone or
 // with the ReLU after it, its gradient and the gradient of that gradient, each one pass-fused kernel instead
 // of ~6, ~11 and ~40 TensorFlow ops over the activation (the meta-gradient runs all three at every layer of
-// every inner step); the 2x2 average pool's gradient; the conv filters' OIHW/HWIO transposes.
+// every inner step), also with the 2x2 average pool after it; the DSA's resampling and its adjoint; the 2x2
+// average pool's gradient; the conv filters' OIHW/HWIO transposes.
 //
 // Written against TensorFlow's stable C kernel API (tensorflow/c/kernels.h, ops.h), so it needs only the C
 // headers of the wheel that tfjs-node is built against, and built as a Node addon: loading it with require()
@@ -33,6 +34,7 @@ namespace {
 
 struct Geometry {
   int64_t n = 0, hw = 0, c = 0;
+  int64_t w = 0;  // the row length, for the fused pool (hw / w rows)
 };
 
 struct Kernel {
@@ -108,6 +110,16 @@ class Context {
     return static_cast<const float*>(TF_TensorData(t));
   }
 
+  const int32_t* InputInt32(int i, TF_Tensor** out) {
+    TF_Tensor* t = nullptr;
+    TF_GetInput(ctx_, i, &t, status_);
+    if (!Ok()) return nullptr;
+    owned_.push_back(t);
+    if (TF_TensorType(t) != TF_INT32) return Fail("input " + std::to_string(i) + " must be int32");
+    *out = t;
+    return static_cast<const int32_t*>(TF_TensorData(t));
+  }
+
   float* Output(int i, const std::vector<int64_t>& dims) {
     size_t count = 1;
     for (int64_t d : dims) count *= static_cast<size_t>(d);
@@ -126,7 +138,7 @@ class Context {
     }
     dims->clear();
     for (int i = 0; i < 4; ++i) dims->push_back(TF_Dim(t, i));
-    *g = Geometry{(*dims)[0], (*dims)[1] * (*dims)[2], (*dims)[3]};
+    *g = Geometry{(*dims)[0], (*dims)[1] * (*dims)[2], (*dims)[3], (*dims)[2]};
     return true;
   }
 
@@ -166,8 +178,63 @@ inline const float* Mask(const float* __restrict y, const float* __restrict dy, 
   return out;
 }
 
-// HoptmInstanceNorm(x, gamma, beta) -> y = xhat * gamma + beta (HoptmInstanceNormRelu: relu of that).
-template <bool kRelu>
+// The norm as y = x * scale + shift per channel. The forward kernels and the pool variant's gradients, which
+// recompute the ReLU mask from x, both take it from here: the same float arithmetic, so the same mask.
+void Affine(const float* gamma, const float* beta, const std::vector<double>& mean, const std::vector<double>& r,
+            std::vector<float>& scale, std::vector<float>& shift) {
+  for (size_t k = 0; k < scale.size(); ++k) {
+    scale[k] = static_cast<float>(gamma[k] * r[k]);
+    shift[k] = static_cast<float>(beta[k] - mean[k] * gamma[k] * r[k]);
+  }
+}
+
+// The ConvNet's 2x2, stride-2 average pool after the ReLU, fused too (HoptmInstanceNormReluPool*): the
+// gradients take the pooled dy and beta instead of y and the full dy, and recompute the mask
+// x * scale + shift > 0. Each dy is spread over its window / 4 where the mask is on, into `out` (one sample).
+const float* MaskedUpsample(const float* __restrict xs, const float* __restrict scale, const float* __restrict shift,
+                            const float* __restrict dp, float* __restrict out, const Geometry& g) {
+  const int64_t w = g.w, h = g.hw / g.w, c = g.c, ow = w / 2;
+  for (int64_t i = 0; i < h; ++i)
+    for (int64_t j = 0; j < w; ++j) {
+      const int64_t at = (i * w + j) * c;
+      const float* __restrict d = dp + ((i / 2) * ow + j / 2) * c;
+      // Times a 0/1 mask: GCC keeps the select form of this loop scalar.
+      for (int64_t k = 0; k < c; ++k)
+        out[at + k] = d[k] * (xs[at + k] * scale[k] + shift[k] > 0.f ? 0.25f : 0.f);
+    }
+  return out;
+}
+
+// The pool's adjoint of MaskedUpsample: out (pooled, one sample) = sum of each window of full, masked, / 4.
+void PoolMasked(const float* __restrict xs, const float* __restrict scale, const float* __restrict shift,
+                float* __restrict full, float* __restrict out, const Geometry& g) {
+  const int64_t w = g.w, h = g.hw / g.w, c = g.c, ow = w / 2;
+  for (int64_t i = 0; i < g.hw * c; i += c)
+    for (int64_t k = 0; k < c; ++k) {
+      const float v = full[i + k];
+      full[i + k] = xs[i + k] * scale[k] + shift[k] > 0.f ? v : 0.f;
+    }
+  for (int64_t i = 0; i < h / 2; ++i)
+    for (int64_t j = 0; j < ow; ++j) {
+      const float *__restrict a = full + ((2 * i) * w + 2 * j) * c, *__restrict b = a + w * c;
+      float* __restrict o = out + (i * ow + j) * c;
+      for (int64_t k = 0; k < c; ++k) o[k] = (a[k] + a[c + k] + b[k] + b[c + k]) * 0.25f;
+    }
+}
+
+// The pooled shape of an even NHWC activation; fails on an odd height or width.
+bool PooledDims(Context& ctx, const std::vector<int64_t>& dims, std::vector<int64_t>* pooled) {
+  if (dims[1] % 2 != 0 || dims[2] % 2 != 0) {
+    ctx.Fail("the fused 2x2 pool needs an even height and width");
+    return false;
+  }
+  *pooled = {dims[0], dims[1] / 2, dims[2] / 2, dims[3]};
+  return true;
+}
+
+// HoptmInstanceNorm(x, gamma, beta) -> y = xhat * gamma + beta (HoptmInstanceNormRelu: relu of that;
+// HoptmInstanceNormReluPool: its 2x2 average pool).
+template <bool kRelu, bool kPool = false>
 void ComputeForward(void* kernel, TF_OpKernelContext* raw) {
   const float eps = static_cast<Kernel*>(kernel)->epsilon;
   Context ctx(raw);
@@ -180,19 +247,33 @@ void ComputeForward(void* kernel, TF_OpKernelContext* raw) {
   if (!beta || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
       !ctx.Matches(bt, {g.c}, "beta"))
     return;
-  float* y = ctx.Output(0, dims);
+  std::vector<int64_t> pooled;
+  if (kPool && !PooledDims(ctx, dims, &pooled)) return;
+  float* y = ctx.Output(0, kPool ? pooled : dims);
   if (!y) return;
   ForSamples(g, [&](int64_t first, int64_t last, int) {
     std::vector<double> mean(g.c), r(g.c);
     std::vector<float> scale(g.c), shift(g.c);
     for (int64_t n = first; n < last; ++n) {
       const float* xs = x + n * g.hw * g.c;
-      float* ys = y + n * g.hw * g.c;
       SampleStatistics(xs, g, eps, mean, r);
-      for (int64_t k = 0; k < g.c; ++k) {
-        scale[k] = static_cast<float>(gamma[k] * r[k]);
-        shift[k] = static_cast<float>(beta[k] - mean[k] * gamma[k] * r[k]);
+      Affine(gamma, beta, mean, r, scale, shift);
+      if constexpr (kPool) {
+        const int64_t w = g.w, ow = w / 2, c = g.c;
+        const float *__restrict sc = scale.data(), *__restrict sh = shift.data();
+        float* __restrict ys = y + n * (g.hw / 4) * c;
+        for (int64_t i = 0; i < g.hw / w / 2; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            const float *__restrict a = xs + ((2 * i) * w + 2 * j) * c, *__restrict b = a + w * c;
+            float* __restrict o = ys + (i * ow + j) * c;
+            for (int64_t k = 0; k < c; ++k)
+              o[k] = (Relu(a[k] * sc[k] + sh[k]) + Relu(a[c + k] * sc[k] + sh[k]) + Relu(b[k] * sc[k] + sh[k]) +
+                      Relu(b[c + k] * sc[k] + sh[k])) *
+                     0.25f;
+          }
+        continue;
       }
+      float* ys = y + n * g.hw * g.c;
       for (int64_t p = 0; p < g.hw; ++p)
         for (int64_t k = 0; k < g.c; ++k) {
           const float v = xs[p * g.c + k] * scale[k] + shift[k];
@@ -205,20 +286,22 @@ void ComputeForward(void* kernel, TF_OpKernelContext* raw) {
 // HoptmInstanceNormGrad(x, gamma, dy) -> (dx, dgamma, dbeta). With Sb = sum dy, Pb = sum dy * xhat:
 //   dx = gamma r (dy - Sb/m - xhat Pb/m), dgamma = sum over n of Pb, dbeta = sum over n of Sb.
 // HoptmInstanceNormReluGrad(x, gamma, y, dy): the same with dy masked by y > 0.
-template <bool kRelu>
+// HoptmInstanceNormReluPoolGrad(x, gamma, beta, dy): dy pooled, spread by MaskedUpsample.
+template <bool kRelu, bool kPool = false>
 void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
   const float eps = static_cast<Kernel*>(kernel)->epsilon;
   Context ctx(raw);
   TF_Tensor *xt = nullptr, *gt = nullptr, *dyt = nullptr;
   const float* x = ctx.Input(0, &xt);
   const float* gamma = x ? ctx.Input(1, &gt) : nullptr;
-  TF_Tensor* yt = nullptr;
+  TF_Tensor* yt = nullptr;  // y, or beta for the pool variant
   const float* y = kRelu && gamma ? ctx.Input(2, &yt) : nullptr;
   const float* dy = gamma && (!kRelu || y) ? ctx.Input(kRelu ? 3 : 2, &dyt) : nullptr;
   Geometry g;
-  std::vector<int64_t> dims;
+  std::vector<int64_t> dims, pooled;
   if (!dy || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
-      !ctx.Matches(dyt, dims, "dy") || (kRelu && !ctx.Matches(yt, dims, "y")))
+      (kPool && !PooledDims(ctx, dims, &pooled)) || !ctx.Matches(dyt, kPool ? pooled : dims, "dy") ||
+      (kRelu && !ctx.Matches(yt, kPool ? std::vector<int64_t>{g.c} : dims, kPool ? "beta" : "y")))
     return;
   float* dx = ctx.Output(0, dims);
   float* dgamma = dx ? ctx.Output(1, {g.c}) : nullptr;
@@ -229,13 +312,17 @@ void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
   std::vector<std::vector<double>> dgs(Threads(), std::vector<double>(g.c, 0.0)), dbs = dgs;
   const int parts = ForSamples(g, [&](int64_t first, int64_t last, int part) {
     std::vector<double> mean(g.c), r(g.c), sb(g.c), pb(g.c);
-    std::vector<float> meanf(g.c), ca(g.c), cb(g.c), c0(g.c);
+    std::vector<float> meanf(g.c), ca(g.c), cb(g.c), c0(g.c), scale(kPool ? g.c : 0), shift(scale.size());
     std::vector<float> masked(kRelu ? g.hw * g.c : 0);
     for (int64_t n = first; n < last; ++n) {
       const size_t offset = static_cast<size_t>(n * g.hw * g.c);
       const float* __restrict xs = x + offset;
-      const float* __restrict bs = kRelu ? Mask(y + offset, dy + offset, masked.data(), g.hw * g.c) : dy + offset;
       SampleStatistics(xs, g, eps, mean, r);
+      if (kPool) Affine(gamma, y, mean, r, scale, shift);
+      const float* __restrict bs =
+          kPool   ? MaskedUpsample(xs, scale.data(), shift.data(), dy + offset / 4, masked.data(), g)
+          : kRelu ? Mask(y + offset, dy + offset, masked.data(), g.hw * g.c)
+                  : dy + offset;
       std::fill(sb.begin(), sb.end(), 0.0);
       std::fill(pb.begin(), pb.end(), 0.0);
       {
@@ -285,7 +372,9 @@ void ComputeGrad(void* kernel, TF_OpKernelContext* raw) {
 //     k1 = -gamma r^2 T/m + 2 gamma r^2 Pa Pb/m^2 - ggamma r Pb/m,   k2 = -gamma r^2 Pb/m,
 //     k3 = -gamma r^2 Pa/m + ggamma r,   k4 = gamma r^2 (Pb Sa + Pa Sb)/m^2 - ggamma r Sb/m.
 // HoptmInstanceNormReluGradGrad(x, gamma, y, dy, gx, ggamma, gbeta): b is dy masked by y > 0, and so is d/ddy.
-template <bool kRelu>
+// HoptmInstanceNormReluPoolGradGrad(x, gamma, beta, dy, gx, ggamma, gbeta): dy pooled; b is MaskedUpsample's,
+// d/ddy is PoolMasked's.
+template <bool kRelu, bool kPool = false>
 void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
   const float eps = static_cast<Kernel*>(kernel)->epsilon;
   Context ctx(raw);
@@ -300,27 +389,33 @@ void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
   const float* ggamma = gx ? ctx.Input(4 + o, &ggt) : nullptr;
   const float* gbeta = ggamma ? ctx.Input(5 + o, &gbt) : nullptr;
   Geometry g;
-  std::vector<int64_t> dims;
+  std::vector<int64_t> dims, pooled;
   if (!gbeta || !ctx.Activation(xt, &g, &dims) || !ctx.Matches(gt, {g.c}, "gamma") ||
-      !ctx.Matches(dyt, dims, "dy") || !ctx.Matches(gxt, dims, "gx") || !ctx.Matches(ggt, {g.c}, "ggamma") ||
-      !ctx.Matches(gbt, {g.c}, "gbeta") || (kRelu && !ctx.Matches(yt, dims, "y")))
+      (kPool && !PooledDims(ctx, dims, &pooled)) || !ctx.Matches(dyt, kPool ? pooled : dims, "dy") ||
+      !ctx.Matches(gxt, dims, "gx") || !ctx.Matches(ggt, {g.c}, "ggamma") || !ctx.Matches(gbt, {g.c}, "gbeta") ||
+      (kRelu && !ctx.Matches(yt, kPool ? std::vector<int64_t>{g.c} : dims, kPool ? "beta" : "y")))
     return;
   float* dx = ctx.Output(0, dims);
   float* dgamma = dx ? ctx.Output(1, {g.c}) : nullptr;
-  float* ddy = dgamma ? ctx.Output(2, dims) : nullptr;
+  float* ddy = dgamma ? ctx.Output(2, kPool ? pooled : dims) : nullptr;
   if (!ddy) return;
   const double m = static_cast<double>(g.hw);
   std::vector<std::vector<double>> dgs(Threads(), std::vector<double>(g.c, 0.0));
   const int parts = ForSamples(g, [&](int64_t first, int64_t last, int part) {
     std::vector<double> mean(g.c), r(g.c), sa(g.c), sb(g.c), pa(g.c), pb(g.c), q(g.c);
     std::vector<float> meanf(g.c), rf(g.c), k1(g.c), k2(g.c), k3(g.c), k4(g.c), ea(g.c), ex(g.c), e0(g.c);
-    std::vector<float> masked(kRelu ? g.hw * g.c : 0);
+    std::vector<float> masked(kRelu ? g.hw * g.c : 0), full(kPool ? g.hw * g.c : 0);
+    std::vector<float> scale(kPool ? g.c : 0), shift(scale.size());
     for (int64_t n = first; n < last; ++n) {
       const size_t offset = static_cast<size_t>(n * g.hw * g.c);
       const float *__restrict xs = x + offset, *__restrict as = gx + offset;
-      const float *__restrict ys = kRelu ? y + offset : nullptr;
-      const float* __restrict bs = kRelu ? Mask(ys, dy + offset, masked.data(), g.hw * g.c) : dy + offset;
+      const float* __restrict ys = kRelu && !kPool ? y + offset : nullptr;
       SampleStatistics(xs, g, eps, mean, r);
+      if (kPool) Affine(gamma, y, mean, r, scale, shift);
+      const float* __restrict bs =
+          kPool   ? MaskedUpsample(xs, scale.data(), shift.data(), dy + offset / 4, masked.data(), g)
+          : kRelu ? Mask(ys, dy + offset, masked.data(), g.hw * g.c)
+                  : dy + offset;
       for (auto* v : {&sa, &sb, &pa, &pb, &q}) std::fill(v->begin(), v->end(), 0.0);
       {
         // Raw, unaliased pointers: through std::vector the compiler cannot vectorise five accumulators.
@@ -361,16 +456,17 @@ void ComputeGradGrad(void* kernel, TF_OpKernelContext* raw) {
       for (int64_t p = 0; p < g.hw; ++p) {
         const int64_t row = p * g.c;
         const float *__restrict xr = xs + row, *__restrict ar = as + row, *__restrict br = bs + row;
-        const float* __restrict yr = kRelu ? ys + row : nullptr;
-        float *__restrict dxr = dx + offset + row, *__restrict ddyr = ddy + offset + row;
+        const float* __restrict yr = kRelu && !kPool ? ys + row : nullptr;
+        float *__restrict dxr = dx + offset + row, *__restrict ddyr = (kPool ? full.data() : ddy + offset) + row;
         // One loop per output: with both, the body needs more registers than there are and stays scalar.
         for (int64_t k = 0; k < g.c; ++k)
           dxr[k] = (xr[k] - mf[k]) * rf_[k] * k1_[k] + ar[k] * k2_[k] + br[k] * k3_[k] + k4_[k];
         for (int64_t k = 0; k < g.c; ++k) ddyr[k] = ar[k] * ea_[k] + (xr[k] - mf[k]) * rf_[k] * ex_[k] + e0_[k];
         // Masked in a loop of its own: a select inside the loop above keeps it scalar.
-        if constexpr (kRelu)
+        if constexpr (kRelu && !kPool)
           for (int64_t k = 0; k < g.c; ++k) ddyr[k] = yr[k] > 0.f ? ddyr[k] : 0.f;
       }
+      if constexpr (kPool) PoolMasked(xs, scale.data(), shift.data(), full.data(), ddy + offset / 4, g);
     }
   });
   for (int64_t k = 0; k < g.c; ++k) {
@@ -469,6 +565,45 @@ void ComputeTranspose4(void* kernel, TF_OpKernelContext* raw) {
       }
 }
 
+// HoptmSampleTaps(images, index, weight) -> out, shaped like images (rows of C floats, P = N x H x W pixels,
+// T taps per pixel): out[p] = sum over t of weight[p, t] * images[index[p, t]]. HoptmSampleTapsAdjoint(dy,
+// index, weight) -> dx: dx[index[p, t]] += weight[p, t] * dy[p]. The DSA's crop, flip, scale and rotate
+// (shared/engine/ops/sample-taps.ts). One thread: a [10, 32, 32, 3] rotation is ~40,000 taps of 3 floats.
+template <bool kAdjoint>
+void ComputeSampleTaps(void*, TF_OpKernelContext* raw) {
+  Context ctx(raw);
+  TF_Tensor *xt = nullptr, *it = nullptr, *wt = nullptr;
+  const float* x = ctx.Input(0, &xt);
+  const int32_t* index = x ? ctx.InputInt32(1, &it) : nullptr;
+  const float* weight = index ? ctx.Input(2, &wt) : nullptr;
+  Geometry g;
+  std::vector<int64_t> dims;
+  if (!weight || !ctx.Activation(xt, &g, &dims)) return;
+  const int64_t pixels = g.n * g.hw, count = TF_NumDims(it) == 1 ? TF_Dim(it, 0) : -1;
+  if (pixels == 0 || count <= 0 || count % pixels != 0) {
+    ctx.Fail("index must hold a whole number of taps per pixel (rank 1)");
+    return;
+  }
+  if (!ctx.Matches(wt, {count}, "weight")) return;
+  for (int64_t i = 0; i < count; ++i)
+    if (index[i] < 0 || index[i] >= pixels) {
+      ctx.Fail("index " + std::to_string(index[i]) + " is outside the " + std::to_string(pixels) + " pixels");
+      return;
+    }
+  float* out = ctx.Output(0, dims);
+  if (!out) return;
+  const int64_t taps = count / pixels, c = g.c;
+  std::fill(out, out + pixels * c, 0.f);
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t t = 0; t < taps; ++t) {
+      const float w = weight[p * taps + t];
+      const int64_t q = index[p * taps + t];
+      const float* __restrict src = x + (kAdjoint ? p : q) * c;
+      float* __restrict dst = out + (kAdjoint ? q : p) * c;
+      for (int64_t k = 0; k < c; ++k) dst[k] += w * src[k];
+    }
+}
+
 void* CreateKernel(TF_OpKernelConstruction* construction) {
   auto* kernel = new Kernel();
   TF_Status* status = TF_NewStatus();
@@ -535,6 +670,22 @@ std::string RegisterAll() {
        {"dx: float", "dgamma: float", "ddy: float"},
        ShapeLikeInputs<0, 1, 0>,
        ComputeGradGrad<true>},
+      {"HoptmInstanceNormReluPool", {"x: float", "gamma: float", "beta: float"}, {"y: float"}, UnknownShape,
+       ComputeForward<true, true>},
+      {"HoptmInstanceNormReluPoolGrad",
+       {"x: float", "gamma: float", "beta: float", "dy: float"},
+       {"dx: float", "dgamma: float", "dbeta: float"},
+       ShapeLikeInputs<0, 1, 1>,
+       ComputeGrad<true, true>},
+      {"HoptmInstanceNormReluPoolGradGrad",
+       {"x: float", "gamma: float", "beta: float", "dy: float", "gx: float", "ggamma: float", "gbeta: float"},
+       {"dx: float", "dgamma: float", "ddy: float"},
+       ShapeLikeInputs<0, 1, 3>,
+       ComputeGradGrad<true, true>},
+      {"HoptmSampleTaps", {"images: float", "index: int32", "weight: float"}, {"out: float"}, ShapeLikeInputs<0>,
+       ComputeSampleTaps<false>, false},
+      {"HoptmSampleTapsAdjoint", {"dy: float", "index: int32", "weight: float"}, {"dx: float"}, ShapeLikeInputs<0>,
+       ComputeSampleTaps<true>, false},
       {"HoptmAvgPool2Grad", {"dy: float", "input: float"}, {"dx: float"}, ShapeLikeInputs<1>, ComputeAvgPool2Grad,
        false},
       {"HoptmTranspose4", {"x: float"}, {"y: float"}, UnknownShape, ComputeTranspose4, false, "perm: list(int)",
@@ -583,7 +734,8 @@ NAPI_MODULE_INIT() {
   napi_create_string_utf8(env,
                           "HoptmInstanceNorm,HoptmInstanceNormGrad,HoptmInstanceNormGradGrad,"
                           "HoptmInstanceNormRelu,HoptmInstanceNormReluGrad,HoptmInstanceNormReluGradGrad,"
-                          "HoptmAvgPool2Grad,HoptmTranspose4",
+                          "HoptmInstanceNormReluPool,HoptmInstanceNormReluPoolGrad,HoptmInstanceNormReluPoolGradGrad,"
+                          "HoptmSampleTaps,HoptmSampleTapsAdjoint,HoptmAvgPool2Grad,HoptmTranspose4",
                           NAPI_AUTO_LENGTH, &ops);
   napi_set_named_property(env, exports, "ops", ops);
   return exports;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AvgPoolAttrs, CastAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { INSTANCE_NORM_KERNELS, NORM_EPS, compositeInstanceNormKernel } from '../../ops/instance-norm.ts';
+import { SAMPLE_TAPS_KERNELS, compositeSampleTapsKernel } from '../../ops/sample-taps.ts';
 
 /**
  * Replaces tfjs-node's Cast for a cast to the same dtype. Every tensor a gradient saves is a clone whose
@@ -51,8 +52,19 @@ const INPUT_ORDER: Record<string, string[]> = {
   HoptmInstanceNormRelu: ['x', 'gamma', 'beta'],
   HoptmInstanceNormReluGrad: ['x', 'gamma', 'y', 'dy'],
   HoptmInstanceNormReluGradGrad: ['x', 'gamma', 'y', 'dy', 'gx', 'ggamma', 'gbeta'],
+  HoptmInstanceNormReluPool: ['x', 'gamma', 'beta'],
+  HoptmInstanceNormReluPoolGrad: ['x', 'gamma', 'beta', 'dy'],
+  HoptmInstanceNormReluPoolGradGrad: ['x', 'gamma', 'beta', 'dy', 'gx', 'ggamma', 'gbeta'],
+  HoptmSampleTaps: ['images', 'index', 'weight'],
+  HoptmSampleTapsAdjoint: ['dy', 'index', 'weight'],
 };
-const SINGLE_OUTPUT = new Set(['HoptmInstanceNorm', 'HoptmInstanceNormRelu']);
+const SINGLE_OUTPUT = new Set([
+  'HoptmInstanceNorm',
+  'HoptmInstanceNormRelu',
+  'HoptmInstanceNormReluPool',
+  ...SAMPLE_TAPS_KERNELS,
+]);
+const WITHOUT_EPSILON = new Set<string>(SAMPLE_TAPS_KERNELS);
 
 function nativeKernel(kernelName: string): KernelConfig {
   const order = INPUT_ORDER[kernelName]!;
@@ -64,7 +76,9 @@ function nativeKernel(kernelName: string): KernelConfig {
       const epsilon = (attrs?.epsilon as number | undefined) ?? NORM_EPS;
       const outputs = node.executeMultipleOutputs(
         kernelName,
-        [{ name: 'epsilon', type: node.binding.TF_ATTR_FLOAT, value: epsilon }],
+        WITHOUT_EPSILON.has(kernelName)
+          ? []
+          : [{ name: 'epsilon', type: node.binding.TF_ATTR_FLOAT, value: epsilon }],
         order.map((name) => (inputs as Record<string, TensorInfo>)[name]!),
         SINGLE_OUTPUT.has(kernelName) ? 1 : 3,
       );
@@ -138,10 +152,10 @@ export function loadOpLibrary(packageRoot: string): { loaded: true } | { loaded:
 
 /**
  * Our `tensorflow` kernels. Must run after tfjs-node has registered its own (backends/tensorflow.ts calls
- * it once the package is loaded). `nativeOps`: the op library is loaded, so instance norm (with or without
- * its ReLU) and its two gradients run as single TensorFlow ops, and so do the 2x2 average pool's gradient
- * and the conv filters' transposes; otherwise (or after a call without it) the norm kernels are
- * composites and the others tfjs-node's own.
+ * it once the package is loaded). `nativeOps`: the op library is loaded, so instance norm (alone, with its
+ * ReLU, or with its ReLU and pool) and its two gradients run as single TensorFlow ops, and so do the DSA's
+ * resampling and its adjoint, the 2x2 average pool's gradient and the conv filters' transposes; otherwise
+ * (or after a call without it) the norm and resampling kernels are composites and the others tfjs-node's own.
  */
 export function registerTensorflowKernels(options: { nativeOps: boolean }): void {
   registerCastToSame();
@@ -157,10 +171,13 @@ export function registerTensorflowKernels(options: { nativeOps: boolean }): void
     else if (kernelName === tf.Transpose) tf.registerKernel(nativeTransposeKernel(stock));
     else tf.registerKernel(nativePoolGradKernel(stock));
   }
-  for (const kernelName of INSTANCE_NORM_KERNELS) {
-    if (tf.getKernel(kernelName, 'tensorflow') !== undefined) tf.unregisterKernel(kernelName, 'tensorflow');
-    tf.registerKernel(
-      options.nativeOps ? nativeKernel(kernelName) : compositeInstanceNormKernel(kernelName, 'tensorflow'),
-    );
-  }
+  const composites: [readonly string[], (kernelName: string, backendName: string) => KernelConfig][] = [
+    [INSTANCE_NORM_KERNELS, compositeInstanceNormKernel],
+    [SAMPLE_TAPS_KERNELS, compositeSampleTapsKernel],
+  ];
+  for (const [kernels, composite] of composites)
+    for (const kernelName of kernels) {
+      if (tf.getKernel(kernelName, 'tensorflow') !== undefined) tf.unregisterKernel(kernelName, 'tensorflow');
+      tf.registerKernel(options.nativeOps ? nativeKernel(kernelName) : composite(kernelName, 'tensorflow'));
+    }
 }
