@@ -399,6 +399,49 @@ forEachBackend(
         }
       });
 
+    it('element-wise Add, Sub and Multiply (ours for one shape or a scalar b) vs the stock kernels', async () => {
+      const [v, w] = [random([317961], 46), random([317961], 47)];
+      const [x, c] = [random([2, 3, 4, 5], 48), random([1, 5], 49)];
+      const [s, t] = [tf.scalar(0.01), random([1, 1], 50)];
+      const [i, j] = [tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32')];
+      // Ours: one shape, scalar b. The stock kernel: broadcasting, a scalar a, int32, b of higher rank.
+      const all = () => [
+        ...[tf.add, tf.sub, tf.mul].flatMap((f) => [f(v, w), f(v, s), f(x, t), f(x, c), f(s, v), f(i, j)]),
+        tf.mul(tf.ones([3]), t),
+      ];
+      try {
+        registerTensorflowKernels({ nativeOps: false });
+        const stock = all();
+        registerTensorflowKernels({ nativeOps: true });
+        const backend = tf.backend() as unknown as {
+          executeMultipleOutputs: (name: string, ...a: unknown[]) => unknown;
+        };
+        const execute = backend.executeMultipleOutputs;
+        const ran: string[] = [];
+        backend.executeMultipleOutputs = function (this: unknown, name: string, ...a: unknown[]) {
+          ran.push(name);
+          return execute.call(this, name, ...a);
+        };
+        const native = (() => {
+          try {
+            return all();
+          } finally {
+            backend.executeMultipleOutputs = execute;
+          }
+        })();
+        expect(ran.filter((name) => name === 'HoptmBinary')).toHaveLength(9);
+        for (const [k, out] of native.entries()) {
+          expect(out.shape, `result ${k}`).toEqual(stock[k]!.shape);
+          expect(out.dtype, `result ${k}`).toEqual(stock[k]!.dtype);
+          expectClose(await out.data(), await stock[k]!.data(), 1e-7, `result ${k}`);
+        }
+        tf.dispose([...stock, ...native]);
+      } finally {
+        registerTensorflowKernels({ nativeOps: true });
+        tf.dispose([v, w, x, c, s, t, i, j]);
+      }
+    });
+
     it('the resampling kernel refuses a tap outside the images, naming it', () => {
       const x = random([1, 2, 2, 1], 45);
       const index = tf.tensor1d([0, 1, 2, 4], 'int32');

@@ -128,6 +128,41 @@ function nativeTransposeKernel(stock: KernelConfig): KernelConfig {
   };
 }
 
+/** The element-wise ops our HoptmBinary runs, by its `op` attribute. */
+const BINARY_OPS: Record<string, number> = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2 };
+
+/**
+ * Above this many elements TensorFlow's split over its intra-op threads pays; below it, on a small VM, the
+ * hand-off costs more than the work (a [317961] multiply: ~400 us threaded, ~220 us on the calling thread).
+ */
+const BINARY_MAX_ELEMENTS = 1 << 20;
+
+/** tfjs-node's Add, Sub and Multiply, with float32 operands of one shape (or b a scalar) on our op. */
+function nativeBinaryKernel(stock: KernelConfig): KernelConfig {
+  const op = BINARY_OPS[stock.kernelName]!;
+  return {
+    kernelName: stock.kernelName,
+    backendName: 'tensorflow',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+      const size = a.shape.reduce((x, y) => x * y, 1);
+      const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+      // b of one element broadcasts to a's shape when its rank is no larger (a [1, 1] b would add axes to a [n]).
+      const scalarB = size > 1 && b.shape.length <= a.shape.length && b.shape.every((d) => d === 1);
+      if (
+        a.dtype !== 'float32' ||
+        b.dtype !== 'float32' ||
+        size > BINARY_MAX_ELEMENTS ||
+        !(sameShape || scalarB)
+      )
+        return stock.kernelFunc(args);
+      const node = args.backend as unknown as NodeBackend;
+      const attr = { name: 'op', type: node.binding.TF_ATTR_INT, value: op };
+      return node.executeMultipleOutputs('HoptmBinary', [attr], [a, b], 1)[0]!;
+    },
+  };
+}
+
 /** tfjs-node's own kernels that ours replace, kept to delegate to and to restore. */
 const stockKernels = new Map<string, KernelConfig>();
 
@@ -154,12 +189,13 @@ export function loadOpLibrary(packageRoot: string): { loaded: true } | { loaded:
  * Our `tensorflow` kernels. Must run after tfjs-node has registered its own (backends/tensorflow.ts calls
  * it once the package is loaded). `nativeOps`: the op library is loaded, so instance norm (alone, with its
  * ReLU, or with its ReLU and pool) and its two gradients run as single TensorFlow ops, and so do the DSA's
- * resampling and its adjoint, the 2x2 average pool's gradient and the conv filters' transposes; otherwise
+ * resampling and its adjoint, the 2x2 average pool's gradient, the conv filters' transposes and element-wise
+ * Add, Sub and Multiply of up to BINARY_MAX_ELEMENTS (on the calling thread); otherwise
  * (or after a call without it) the norm and resampling kernels are composites and the others tfjs-node's own.
  */
 export function registerTensorflowKernels(options: { nativeOps: boolean }): void {
   registerCastToSame();
-  for (const kernelName of [tf.AvgPoolGrad, tf.Transpose] as const) {
+  for (const kernelName of [tf.AvgPoolGrad, tf.Transpose, tf.Add, tf.Sub, tf.Multiply] as const) {
     if (!stockKernels.has(kernelName)) {
       const stock = tf.getKernel(kernelName, 'tensorflow');
       if (stock === undefined) continue; // tfjs-node not loaded
@@ -169,7 +205,8 @@ export function registerTensorflowKernels(options: { nativeOps: boolean }): void
     tf.unregisterKernel(kernelName, 'tensorflow');
     if (!options.nativeOps) tf.registerKernel(stock);
     else if (kernelName === tf.Transpose) tf.registerKernel(nativeTransposeKernel(stock));
-    else tf.registerKernel(nativePoolGradKernel(stock));
+    else if (kernelName === tf.AvgPoolGrad) tf.registerKernel(nativePoolGradKernel(stock));
+    else tf.registerKernel(nativeBinaryKernel(stock));
   }
   const composites: [readonly string[], (kernelName: string, backendName: string) => KernelConfig][] = [
     [INSTANCE_NORM_KERNELS, compositeInstanceNormKernel],
