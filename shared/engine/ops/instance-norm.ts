@@ -162,6 +162,13 @@ export const instanceNormThirdOrderConfigs: GradConfig[] = [
   },
 }));
 
+interface Normalised {
+  m: number;
+  mean: TensorInfo;
+  r: TensorInfo;
+  xhat: TensorInfo;
+}
+
 /** The backend's own kernels, with the few element-wise forms the three formulas need. */
 class Ops {
   constructor(private readonly scope: KernelScope) {}
@@ -177,11 +184,21 @@ class Ops {
   /** Per-channel sums over N of a [N, 1, 1, C] statistic: [C]. */
   sumN = (x: TensorInfo): TensorInfo => this.scope.run(tf.Sum, { x }, { axis: [0, 1, 2], keepDims: false });
 
-  /** m = H * W, the mean and r = 1/sqrt(var + eps) per group, and xhat. */
-  normalise(
-    x: TensorInfo,
-    epsilon: number,
-  ): { m: number; mean: TensorInfo; r: TensorInfo; xhat: TensorInfo } {
+  private readonly normalised = new Map<TensorInfo, Normalised>();
+
+  /**
+   * m = H * W, the mean and r = 1/sqrt(var + eps) per group, and xhat; computed once per x and kernel call
+   * (the fused pool's composites need it for the mask and for the formula).
+   */
+  normalise(x: TensorInfo, epsilon: number): Normalised {
+    const known = this.normalised.get(x);
+    if (known !== undefined) return known;
+    const result = this.computeNormalise(x, epsilon);
+    this.normalised.set(x, result);
+    return result;
+  }
+
+  private computeNormalise(x: TensorInfo, epsilon: number): Normalised {
     const m = x.shape[1]! * x.shape[2]!;
     const mean = this.scale(this.sumHW(x), 1 / m);
     const centred = this.sub(x, mean);
